@@ -1,0 +1,50 @@
+import type { Handler } from "../shared/context.ts";
+import { health } from "./health.ts";
+import { ingest } from "./ingest.ts";
+import { ingestBatch } from "./ingestBatch.ts";
+import { summary, today } from "./summary.ts";
+
+/**
+ * Every capability, by name. HTTP routes, `runner invoke` and the timer all
+ * call handlers through this table, so each input gets the same checks.
+ */
+export interface HandlerEntry {
+  run: Handler<unknown>;
+  description: string;
+  /** A JSON input that works, shown by `runner --help`. */
+  example: string;
+}
+
+export const handlers = {
+  ingest: {
+    run: ingest,
+    description: "Store one usage report and register its agent.",
+    example: '{"claude_name":"Sparkle-Orange","cache_read_increment":1234,"mode":"autonomy"}',
+  },
+  ingestBatch: {
+    run: ingestBatch,
+    description: "Store a backlog of reports, all or none.",
+    example: '[{"claude_name":"Sparkle-Orange","cache_read_increment":10,"mode":"autonomy","event_id":"r-1"}]',
+  },
+  summary: {
+    run: summary,
+    description: "Today's usage per agent, computed live.",
+    example: "{}",
+  },
+  today: {
+    run: today,
+    description: "One agent's usage today.",
+    example: '{"claude_name":"Sparkle-Orange"}',
+  },
+  health: {
+    run: health,
+    description: "Check the database answers and the schema is current.",
+    example: "{}",
+  },
+} satisfies Record<string, HandlerEntry>;
+
+export type HandlerName = keyof typeof handlers;
+
+export function isHandlerName(name: string): name is HandlerName {
+  return Object.hasOwn(handlers, name);
+}

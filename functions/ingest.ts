@@ -1,0 +1,45 @@
+import type { Context } from "../shared/context.ts";
+import { invalid, ok, type Result } from "../shared/result.ts";
+import { validate } from "../shared/validate.ts";
+import { reportSchema, toRow, type IncrementRow } from "./report.ts";
+import { storeIncrements } from "./store.ts";
+
+export interface IngestOutput {
+  status: "success";
+  claude_name: string;
+  tokens_recorded: number;
+  id: number;
+  timestamp: string;
+  duplicate: boolean;
+}
+
+/** Validates one report and settles its time; no database access. */
+export function parseReport(input: unknown, ctx: Pick<Context, "now" | "config">): Result<IncrementRow> {
+  const parsed = validate(reportSchema, input);
+  if (!parsed.ok) return parsed;
+  const row = toRow(parsed.value, ctx.now(), ctx.config);
+  if (typeof row === "string") return invalid([{ field: "timestamp", message: row }]);
+  return ok(row);
+}
+
+export function describeStored(row: IncrementRow, stored: { id: number; duplicate: boolean }): IngestOutput {
+  return {
+    status: "success",
+    claude_name: row.claude_name,
+    tokens_recorded: row.cache_read_increment,
+    id: stored.id,
+    timestamp: row.timestamp,
+    duplicate: stored.duplicate,
+  };
+}
+
+/**
+ * Stores one usage report and registers its agent.
+ * @example tsx runner invoke ingest '{"claude_name":"Sparkle-Orange","cache_read_increment":1234,"mode":"autonomy"}'
+ */
+export async function ingest(input: unknown, ctx: Context): Promise<Result<IngestOutput>> {
+  const row = parseReport(input, ctx);
+  if (!row.ok) return row;
+  const [stored] = await storeIncrements(ctx.db, [row.value]);
+  return ok(describeStored(row.value, stored!));
+}

@@ -1,0 +1,45 @@
+import * as v from "valibot";
+import type { Context } from "../shared/context.ts";
+import { invalid, ok, type FieldIssue, type Result } from "../shared/result.ts";
+import { validate } from "../shared/validate.ts";
+import { describeStored, parseReport, type IngestOutput } from "./ingest.ts";
+import type { IncrementRow } from "./report.ts";
+import { storeIncrements } from "./store.ts";
+
+/** A day of 30-second reports is 2,880; a backlog larger than this is sent in parts. */
+export const MAX_BATCH = 5000;
+
+const batchSchema = v.pipe(
+  v.array(v.unknown(), "must be a JSON array of reports"),
+  v.minLength(1, "must hold at least one report"),
+  v.maxLength(MAX_BATCH, `must hold at most ${MAX_BATCH} reports; send the rest in another batch`),
+);
+
+export interface IngestBatchOutput {
+  status: "success";
+  stored: number;
+  duplicates: number;
+  results: IngestOutput[];
+}
+
+/**
+ * Stores a backlog of reports, all or none: one invalid report rejects the
+ * batch and stores nothing, with every problem named by its index.
+ * @example tsx runner invoke ingestBatch '[{"claude_name":"Sparkle-Orange","cache_read_increment":10,"mode":"autonomy","event_id":"a1","timestamp":"2026-01-02T03:04:05Z"}]'
+ */
+export async function ingestBatch(input: unknown, ctx: Context): Promise<Result<IngestBatchOutput>> {
+  const list = validate(batchSchema, input);
+  if (!list.ok) return list;
+  const rows: IncrementRow[] = [];
+  const issues: FieldIssue[] = [];
+  list.value.forEach((item, index) => {
+    const row = parseReport(item, ctx);
+    if (row.ok) rows.push(row.value);
+    else for (const i of row.error.issues ?? []) issues.push({ field: `[${index}]${i.field === "body" ? "" : `.${i.field}`}`, message: i.message });
+  });
+  if (issues.length > 0) return invalid(issues);
+  const stored = await storeIncrements(ctx.db, rows);
+  const results = rows.map((row, i) => describeStored(row, stored[i]!));
+  const duplicates = results.filter((r) => r.duplicate).length;
+  return ok({ status: "success", stored: results.length - duplicates, duplicates, results });
+}

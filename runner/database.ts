@@ -1,0 +1,83 @@
+import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { DEFAULT_DATABASE_URL, type Config } from "../shared/config.ts";
+import { openDatabase, type Database } from "../shared/db.ts";
+import { migrate } from "../shared/migrations.ts";
+
+/** A problem the person starting the process must fix; printed as is, exit 1. */
+export class StartupError extends Error {}
+
+/** The file path of a `file:` URL, or undefined for a server URL. */
+export function filePath(url: string): string | undefined {
+  if (!url.startsWith("file:")) return undefined;
+  const rest = url.slice("file:".length).replace(/\?.*$/, "");
+  return resolve(rest.startsWith("//") ? rest.slice(2) : rest);
+}
+
+/**
+ * Checks a file database's surroundings before opening it, so that a typo or
+ * a missing mount stops the process with a message instead of quietly
+ * starting a new empty database beside the user's data. Only the default
+ * location's directory is created on first start.
+ */
+function checkFile(config: Config, path: string, queryOnly: boolean): void {
+  const dir = dirname(path);
+  if (!existsSync(dir)) {
+    if (config.databaseUrl === DEFAULT_DATABASE_URL) mkdirSync(dir, { recursive: true });
+    else
+      throw new StartupError(
+        `The database directory ${dir} does not exist. Create it (mkdir -p ${dir}) or set DATABASE_URL to a file in an existing directory.`,
+      );
+  }
+  if (!statSync(dir).isDirectory()) throw new StartupError(`${dir} is not a directory; DATABASE_URL must name a file inside a directory.`);
+  const needed = queryOnly ? constants.R_OK : constants.R_OK | constants.W_OK;
+  const target = existsSync(path) ? path : dir;
+  try {
+    accessSync(target, needed);
+  } catch {
+    throw new StartupError(
+      `Cannot ${queryOnly ? "read" : "write"} ${target} as user ${process.getuid?.() ?? "?"}. Fix its permissions (the services run as clap-admin) or set DATABASE_URL elsewhere.`,
+    );
+  }
+}
+
+/**
+ * Opens the configured database for a runner process and brings its schema
+ * up to date. `queryOnly` connections (the viewer) migrate through a
+ * short-lived writable connection first, then refuse every write.
+ */
+export async function openConfigured(
+  config: Config,
+  { queryOnly = false, busyTimeoutMs }: { queryOnly?: boolean; busyTimeoutMs?: number } = {},
+): Promise<Database> {
+  const path = filePath(config.databaseUrl);
+  if (path) checkFile(config, path, queryOnly);
+  const where = path ?? "the libSQL server in DATABASE_URL";
+  let db: Database | undefined;
+  try {
+    db = await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken, busyTimeoutMs });
+    await migrate(db.client);
+    if (!queryOnly) return db;
+    db.close();
+    return await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken, busyTimeoutMs, queryOnly: true });
+  } catch (err) {
+    db?.close();
+    throw describeOpenError(err, where);
+  }
+}
+
+function describeOpenError(err: unknown, where: string): Error {
+  const e = err as { code?: string; message?: string };
+  const text = `${e.code ?? ""} ${e.message ?? ""}`;
+  if (/NOTADB|not a database|CORRUPT|malformed/i.test(text))
+    return new StartupError(
+      `${where} is not a readable SQLite database (corrupt, or another kind of file). Nothing was changed. Restore it from a backup, or set DATABASE_URL to another file.`,
+    );
+  if (/BUSY|locked/i.test(text))
+    return new StartupError(`${where} is locked by another process (a long sqlite3 session?). Close it and start again.`);
+  if (/CANTOPEN|READONLY|permission/i.test(text))
+    return new StartupError(`Cannot open ${where} for writing: ${e.message}. Check the file's permissions and free disk space.`);
+  if (/fetch failed|ECONNREFUSED|ENOTFOUND|401|403|Unauthorized/i.test(text))
+    return new StartupError(`Cannot reach ${where}: ${e.message}. Check DATABASE_URL, DATABASE_AUTH_TOKEN and that the server runs.`);
+  return err instanceof Error ? err : new Error(String(err));
+}

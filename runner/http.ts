@@ -1,0 +1,60 @@
+import type { Context as HonoContext, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Handler, Context } from "../shared/context.ts";
+import { failureBody, httpStatus } from "./outcome.ts";
+import type { Logger } from "./log.ts";
+
+/** Helpers that both HTTP servers (webhook and viewer) use. */
+
+/** `METHOD path status duration` for every request, to stdout (journald). */
+export function accessLog(log: Logger): MiddlewareHandler {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    log.info(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - started).toFixed(1)}ms`);
+  };
+}
+
+/** 413 with a JSON explanation for bodies over `maxBytes`, declared or chunked. */
+export function limitBody(maxBytes: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: (c) =>
+      c.json(
+        { status: "error", error: "payload_too_large", message: `The body is larger than ${maxBytes} bytes; nothing was stored.` },
+        413,
+      ),
+  });
+}
+
+/**
+ * Reads a JSON body. Answers 415 unless Content-Type says JSON, 400 when
+ * the text is not JSON. Returns the parsed value or the response to send.
+ */
+export async function readJson(c: HonoContext): Promise<{ value: unknown } | Response> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type))
+    return c.json(
+      {
+        status: "error",
+        error: "unsupported_media_type",
+        message: `Content-Type must be application/json (got ${type ? JSON.stringify(type.slice(0, 100)) : "none"}); nothing was stored.`,
+      },
+      415,
+    );
+  const text = await c.req.text();
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return c.json(
+      { status: "error", error: "invalid_json", message: `The body is not valid JSON (${(err as Error).message}); nothing was stored.` },
+      400,
+    );
+  }
+}
+
+/** Runs a handler and answers its result: 200 with the value, or the failure's status. */
+export async function answer(c: HonoContext, handler: Handler<unknown>, input: unknown, ctx: Context): Promise<Response> {
+  const result = await handler(input, ctx);
+  return result.ok ? c.json(result.value as object, 200) : c.json(failureBody(result.error), httpStatus(result.error));
+}

@@ -1,0 +1,103 @@
+import * as v from "valibot";
+import { isTimeZone } from "./time.ts";
+
+/**
+ * Every setting, with defaults that work out of the box. The runner calls
+ * parseConfig(process.env) once at start; nothing else reads the environment.
+ */
+export interface Config {
+  databaseUrl: string;
+  databaseAuthToken: string | undefined;
+  host: string;
+  port: number;
+  webHost: string;
+  webPort: number;
+  webPassword: string | undefined;
+  timeZone: string;
+  logLevel: LogLevel;
+  replayWindowDays: number;
+}
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_DATABASE_URL = "file:data/resource_tracking.db";
+
+const port = (name: string) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+$/, `${name} must be a port number from 1 to 65535`),
+    v.transform(Number),
+    v.number(),
+    // 0 asks the system for any free port (the tests use it).
+    v.minValue(0, `${name} must be a port number from 1 to 65535`),
+    v.maxValue(65535, `${name} must be a port number from 1 to 65535`),
+  );
+
+const nonEmpty = (name: string, what: string) => v.pipe(v.string(), v.minLength(1, `${name} must be ${what}`));
+
+function envSchema(machineZone: string) {
+  return v.object({
+    DATABASE_URL: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^(file|libsql|http|https|ws|wss):/, "DATABASE_URL must start with file:, libsql:, http(s): or ws(s):"),
+      ),
+      DEFAULT_DATABASE_URL,
+    ),
+    DATABASE_AUTH_TOKEN: v.optional(v.string()),
+    HOST: v.optional(nonEmpty("HOST", "an address to listen on, e.g. 127.0.0.1"), "127.0.0.1"),
+    PORT: v.optional(port("PORT"), "8765"),
+    WEB_HOST: v.optional(nonEmpty("WEB_HOST", "an address to listen on, e.g. 127.0.0.1"), "127.0.0.1"),
+    WEB_PORT: v.optional(port("WEB_PORT"), "8082"),
+    WEB_PASSWORD: v.optional(v.string()),
+    RESOURCE_SHARE_TZ: v.optional(
+      v.pipe(v.string(), v.check(isTimeZone, "RESOURCE_SHARE_TZ must be an IANA time zone such as Europe/London")),
+      machineZone,
+    ),
+    LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`), "info"),
+    RESOURCE_SHARE_REPLAY_DAYS: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d+$/, "RESOURCE_SHARE_REPLAY_DAYS must be a whole number of days from 1 to 3650"),
+        v.transform(Number),
+        v.number(),
+        v.minValue(1, "RESOURCE_SHARE_REPLAY_DAYS must be a whole number of days from 1 to 3650"),
+        v.maxValue(3650, "RESOURCE_SHARE_REPLAY_DAYS must be a whole number of days from 1 to 3650"),
+      ),
+      "30",
+    ),
+  });
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; message: string };
+
+/** Reads settings from an environment-like map; empty values count as unset. */
+export function parseConfig(env: Record<string, string | undefined>, machineZone: string): ConfigResult {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  const parsed = v.safeParse(envSchema(machineZone), present);
+  if (!parsed.success) {
+    const issue = parsed.issues[0]!;
+    const name = issue.path?.[0]?.key;
+    const message = issue.message.startsWith(String(name)) ? issue.message : `${String(name)}: ${issue.message}`;
+    // The URL may carry credentials: never repeat it.
+    const got = name === "DATABASE_URL" ? "" : ` (got ${JSON.stringify(String(present[String(name)] ?? ""))})`;
+    return { ok: false, message: `Invalid setting: ${message}${got}` };
+  }
+  const e = parsed.output;
+  return {
+    ok: true,
+    config: {
+      databaseUrl: e.DATABASE_URL,
+      databaseAuthToken: e.DATABASE_AUTH_TOKEN,
+      host: e.HOST,
+      port: e.PORT,
+      webHost: e.WEB_HOST,
+      webPort: e.WEB_PORT,
+      webPassword: e.WEB_PASSWORD,
+      timeZone: e.RESOURCE_SHARE_TZ,
+      logLevel: e.LOG_LEVEL,
+      replayWindowDays: e.RESOURCE_SHARE_REPLAY_DAYS,
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { createClient, type Client, type TransactionMode } from "@libsql/client";
+import type { Db } from "./context.ts";
+
+export interface DatabaseOptions {
+  url: string;
+  authToken?: string | undefined;
+  /** Refuse every write on this connection (the viewer, the SQL console). */
+  queryOnly?: boolean;
+  /** How long a write waits for another writer's lock before SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+}
+
+export interface Database {
+  client: Client;
+  /** True for an embedded file database, false for a libSQL server. */
+  isFile: boolean;
+  /**
+   * Re-opens the connection and re-applies its settings. Needed after a
+   * SQLITE_BUSY failure: the client otherwise fails every later transaction
+   * at COMMIT although the lock is free (libsql-client-ts#352).
+   */
+  recover(): Promise<void>;
+  /**
+   * The client for handlers, recovering by itself: a call that fails with
+   * SQLITE_BUSY still fails, but the next call works once the lock is free.
+   */
+  db: Db;
+  close(): void;
+}
+
+/**
+ * Opens the database the way every process here uses it. On a file: one
+ * connection (so per-connection PRAGMAs hold for every statement), WAL so
+ * readers never block the writer, synchronous=NORMAL (survives a process
+ * crash; power loss may drop the last commits). A libSQL server refuses
+ * these PRAGMAs, so none is sent there.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  const client = createClient({
+    url: options.url,
+    ...(options.authToken ? { authToken: options.authToken } : {}),
+    concurrency: 1,
+    timeout: busyTimeoutMs,
+  });
+  const isFile = client.protocol === "file";
+
+  async function applySettings(): Promise<void> {
+    if (!isFile) return;
+    await client.execute(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+    if (!options.queryOnly) {
+      // Stored in the file: set once, then every process and the CLI use it.
+      const mode = await client.execute("PRAGMA journal_mode");
+      if (String(mode.rows[0]?.[0]).toLowerCase() !== "wal") await client.execute("PRAGMA journal_mode = WAL");
+    }
+    await client.execute("PRAGMA synchronous = NORMAL");
+    if (options.queryOnly) await client.execute("PRAGMA query_only = 1");
+  }
+
+  try {
+    await applySettings();
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+  async function recover(): Promise<void> {
+    await client.reconnect();
+    await applySettings();
+  }
+  const guard = <T>(call: () => Promise<T>): Promise<T> =>
+    call().catch(async (err: unknown) => {
+      if (isBusy(err)) await recover().catch(() => undefined);
+      throw err;
+    });
+  const db: Db = {
+    protocol: client.protocol,
+    execute: ((stmt: never, args?: never) => guard(() => client.execute(stmt, args))) as Client["execute"],
+    batch: (stmts, mode) => guard(() => client.batch(stmts, mode)),
+    transaction: ((mode?: TransactionMode) =>
+      guard(async () => {
+        const tx = await client.transaction(mode);
+        // The poisoned COMMIT shows up here, so guard the transaction's calls too.
+        const inner = { execute: tx.execute.bind(tx), batch: tx.batch.bind(tx), commit: tx.commit.bind(tx) };
+        tx.execute = (stmt) => guard(() => inner.execute(stmt));
+        tx.batch = (stmts) => guard(() => inner.batch(stmts));
+        tx.commit = () => guard(() => inner.commit());
+        return tx;
+      })) as Client["transaction"],
+  };
+  return { client, isFile, recover, db, close: () => client.close() };
+}
+
+/** Errors that mean "the database cannot take this write right now", not "this write is wrong". */
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; rawCode?: number; message?: string; cause?: unknown } | undefined;
+  const code = e?.code ?? "";
+  if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY)/.test(code)) return true;
+  if (code === "SERVER_ERROR" || code === "HRANA_WEBSOCKET_ERROR" || code === "HRANA_CLOSED_ERROR") return true;
+  const text = `${e?.message ?? ""} ${String((e?.cause as { code?: string } | undefined)?.code ?? "")}`;
+  return /fetch failed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|socket hang up|database is locked/i.test(text);
+}
+
+/** Busy errors poison later transactions on this client until recover(). */
+export function isBusy(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  return /^SQLITE_(BUSY|LOCKED)/.test(e?.code ?? "") || /database is locked/i.test(e?.message ?? "");
+}

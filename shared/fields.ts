@@ -1,0 +1,30 @@
+import * as v from "valibot";
+
+/**
+ * Field schemas used by more than one handler. Messages say what is wrong in
+ * words a client author can act on; the field name is added by validate().
+ */
+
+// Control characters (C0, DEL, C1) make names that break logs and terminals.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+export const claudeName = v.pipe(
+  v.string("must be a string"),
+  v.trim(),
+  v.minLength(1, "must not be empty or only whitespace"),
+  v.maxLength(64, "must be at most 64 characters"),
+  v.check((s) => !CONTROL.test(s), "must not contain control characters"),
+);
+
+export const mode = v.picklist(["autonomy", "collaboration"], 'must be "autonomy" or "collaboration"');
+export type Mode = v.InferOutput<typeof mode>;
+
+/** A calendar day, YYYY-MM-DD, that exists (2026-02-30 does not). */
+export const isoDay = v.pipe(
+  v.string("must be a date as YYYY-MM-DD"),
+  v.regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD"),
+  v.check((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+  }, "is not a real calendar day"),
+);

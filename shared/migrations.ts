@@ -1,0 +1,95 @@
+import type { Transaction } from "@libsql/client";
+import type { Db } from "./context.ts";
+import { INDEXES, TABLES, type TableSpec } from "./schema.ts";
+
+/**
+ * Versioned schema changes, applied in order at start by every process
+ * (idempotent: a process that finds them applied does nothing). Never edit
+ * an applied migration; add a new one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  up(tx: Transaction): Promise<void>;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "create the tables, or adopt those of the original system",
+    async up(tx) {
+      for (const table of TABLES) await createOrAdopt(tx, table);
+      for (const sql of INDEXES) await tx.execute(sql);
+    },
+  },
+];
+
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+
+/**
+ * A table made by the original Python system has the seed's columns only:
+ * add the missing ones in place, keeping every row.
+ */
+async function createOrAdopt(tx: Transaction, table: TableSpec): Promise<void> {
+  const existing = await tx.execute(`PRAGMA table_xinfo(${table.name})`);
+  if (existing.rows.length === 0) {
+    const parts = [...table.columns.map(([n, def]) => `${n} ${def}`), ...(table.constraints ?? [])];
+    await tx.execute(`CREATE TABLE ${table.name} (\n  ${parts.join(",\n  ")}\n)`);
+    return;
+  }
+  const have = new Set(existing.rows.map((r) => String(r.name)));
+  for (const [name, def] of table.columns) {
+    if (have.has(name)) continue;
+    // ALTER TABLE cannot add a key, a UNIQUE column, or NOT NULL without a default.
+    const addable = def
+      .replace(/PRIMARY KEY( AUTOINCREMENT)?|UNIQUE/g, "")
+      .replace(/NOT NULL(?!.*DEFAULT)/, "")
+      .trim();
+    await tx.execute(`ALTER TABLE ${table.name} ADD COLUMN ${name} ${addable}`);
+  }
+}
+
+export interface MigrationReport {
+  from: number;
+  to: number;
+  applied: string[];
+}
+
+/** Brings the schema up to SCHEMA_VERSION; each migration in its own transaction. */
+export async function migrate(db: Db): Promise<MigrationReport> {
+  await db.execute(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+  );
+  const from = await schemaVersion(db);
+  const applied: string[] = [];
+  for (const m of MIGRATIONS) {
+    if (m.version <= from) continue;
+    const tx = await db.transaction("write");
+    try {
+      // Another process may have applied it while we waited for the lock.
+      const done = await tx.execute({ sql: "SELECT 1 FROM schema_migrations WHERE version = ?", args: [m.version] });
+      if (done.rows.length === 0) {
+        await m.up(tx);
+        await tx.execute({
+          sql: "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+          args: [m.version, m.name, new Date().toISOString()],
+        });
+        applied.push(`${m.version}: ${m.name}`);
+      }
+      await tx.commit();
+    } catch (err) {
+      throw new Error(
+        `Migration ${m.version} (${m.name}) failed and was rolled back; the database is unchanged: ${(err as Error).message}`,
+        { cause: err },
+      );
+    } finally {
+      tx.close();
+    }
+  }
+  return { from, to: await schemaVersion(db), applied };
+}
+
+export async function schemaVersion(db: Db): Promise<number> {
+  const rs = await db.execute("SELECT coalesce(max(version), 0) AS v FROM schema_migrations");
+  return Number(rs.rows[0]?.v ?? 0);
+}

@@ -1,0 +1,90 @@
+/**
+ * The tables as people see them in the sqlite3 shell. Names and the seed's
+ * columns are a public interface: never rename them. Columns added after the
+ * original Python system come after the seed's own, so a database that system
+ * made can be brought up to date by adding the missing ones (see migrations.ts).
+ */
+
+export interface TableSpec {
+  name: string;
+  /** Column name → definition, in table order. */
+  columns: [string, string][];
+  /** Table constraints for a freshly created table. */
+  constraints?: string[];
+}
+
+// The instant a report describes, as Unix ms, derived from `timestamp` so
+// that new ISO-8601 rows ("2026-01-02T03:04:05.678Z") and rows of the
+// original system ("2026-01-02 03:04:05", UTC) count in the same day. A
+// virtual column: computed on read, indexed, never out of step with the text.
+export const TIMESTAMP_MS =
+  "INTEGER GENERATED ALWAYS AS (CAST(round((julianday(timestamp) - 2440587.5) * 86400000) AS INTEGER)) VIRTUAL";
+
+export const TABLES: TableSpec[] = [
+  {
+    name: "claude_identities",
+    columns: [
+      ["id", "INTEGER PRIMARY KEY AUTOINCREMENT"],
+      ["name", "TEXT NOT NULL UNIQUE"],
+      ["first_seen", "TEXT"],
+      ["last_seen", "TEXT"],
+      ["active", "INTEGER NOT NULL DEFAULT 1"],
+    ],
+  },
+  {
+    name: "resource_share_increments",
+    columns: [
+      ["id", "INTEGER PRIMARY KEY AUTOINCREMENT"],
+      ["claude_name", "TEXT NOT NULL"],
+      ["timestamp", "TEXT NOT NULL"],
+      ["mode", "TEXT NOT NULL CHECK (mode IN ('autonomy', 'collaboration'))"],
+      ["cache_read_increment", "INTEGER NOT NULL DEFAULT 0"],
+      ["context_percentage", "REAL"],
+      ["cost_delta", "REAL"],
+      ["event_id", "TEXT"],
+      ["received_at", "TEXT"],
+      ["host", "TEXT"],
+      ["timestamp_ms", TIMESTAMP_MS],
+    ],
+  },
+  {
+    name: "daily_resource_share",
+    columns: [
+      ["id", "INTEGER PRIMARY KEY AUTOINCREMENT"],
+      ["claude_name", "TEXT NOT NULL"],
+      ["date", "TEXT NOT NULL"],
+      ["autonomous_tokens", "INTEGER NOT NULL DEFAULT 0"],
+      ["collaborative_tokens", "INTEGER NOT NULL DEFAULT 0"],
+      ["total_tokens", "INTEGER NOT NULL DEFAULT 0"],
+      ["last_updated", "TEXT"],
+      ["autonomous_cost", "REAL NOT NULL DEFAULT 0"],
+      ["collaborative_cost", "REAL NOT NULL DEFAULT 0"],
+      ["total_cost", "REAL NOT NULL DEFAULT 0"],
+      ["autonomous_reports", "INTEGER NOT NULL DEFAULT 0"],
+      ["collaborative_reports", "INTEGER NOT NULL DEFAULT 0"],
+      ["report_count", "INTEGER NOT NULL DEFAULT 0"],
+    ],
+    constraints: ["UNIQUE (claude_name, date)"],
+  },
+  {
+    name: "fair_allocations",
+    columns: [
+      ["id", "INTEGER PRIMARY KEY AUTOINCREMENT"],
+      ["claude_name", "TEXT NOT NULL"],
+      ["date", "TEXT NOT NULL"],
+      ["fair_share_tokens", "INTEGER"],
+      ["used_tokens", "INTEGER"],
+      ["calculated_at", "TEXT"],
+    ],
+  },
+];
+
+export const INDEXES: string[] = [
+  // ON CONFLICT targets need these even on tables adopted from the seed.
+  "CREATE UNIQUE INDEX IF NOT EXISTS claude_identities_name ON claude_identities (name)",
+  "CREATE UNIQUE INDEX IF NOT EXISTS daily_resource_share_agent_date ON daily_resource_share (claude_name, date)",
+  // Idempotency: an event id is unique per agent; reports without one (NULL) are all kept.
+  "CREATE UNIQUE INDEX IF NOT EXISTS increments_event ON resource_share_increments (claude_name, event_id)",
+  "CREATE INDEX IF NOT EXISTS increments_time ON resource_share_increments (timestamp_ms)",
+  "CREATE INDEX IF NOT EXISTS increments_agent_time ON resource_share_increments (claude_name, timestamp_ms)",
+];

@@ -1,0 +1,101 @@
+/**
+ * Calendar days in a time zone. A "day" is a local calendar day, so it can
+ * last 23 or 25 hours around a daylight-saving change; everything that
+ * buckets reports into days goes through these functions.
+ */
+
+const dayFormatters = new Map<string, Intl.DateTimeFormat>();
+
+function dayFormatter(timeZone: string): Intl.DateTimeFormat {
+  let f = dayFormatters.get(timeZone);
+  if (!f) {
+    // en-CA formats dates as YYYY-MM-DD.
+    f = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+    dayFormatters.set(timeZone, f);
+  }
+  return f;
+}
+
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The local calendar day (YYYY-MM-DD) of an instant. */
+export function localDay(at: Date | number, timeZone: string): string {
+  return dayFormatter(timeZone).format(typeof at === "number" ? at : at.getTime());
+}
+
+const timeFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The zone's offset from UTC at an instant, in ms (positive east of Greenwich). */
+function offsetAt(at: number, timeZone: string): number {
+  let f = timeFormatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+      hour: "numeric", minute: "numeric", second: "numeric",
+    });
+    timeFormatters.set(timeZone, f);
+  }
+  const p: Record<string, number> = {};
+  for (const part of f.formatToParts(at)) if (part.type !== "literal") p[part.type] = Number(part.value);
+  const asUtc = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
+  return asUtc - (at - (((at % 1000) + 1000) % 1000));
+}
+
+/** `day` shifted by `n` calendar days (n may be negative). */
+export function addDays(day: string, n: number): string {
+  const t = Date.parse(`${day}T00:00:00Z`) + n * 86_400_000;
+  return new Date(t).toISOString().slice(0, 10);
+}
+
+/** Every day from `from` to `to`, both included. */
+export function daysBetween(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) days.push(d);
+  return days;
+}
+
+/**
+ * The first instant (Unix ms) of a local day: local midnight, or the first
+ * instant after it where a zone skips midnight itself. `offsetHint` (ms east
+ * of UTC) makes consecutive days cheap: offsets rarely change between them.
+ */
+export function startOfDay(day: string, timeZone: string, offsetHint?: number): number {
+  const utcMidnight = Date.parse(`${day}T00:00:00Z`);
+  const isStart = (t: number) => localDay(t, timeZone) === day && localDay(t - 1, timeZone) < day;
+  if (offsetHint !== undefined && isStart(utcMidnight - offsetHint)) return utcMidnight - offsetHint;
+  const guess = utcMidnight - offsetAt(utcMidnight - offsetAt(utcMidnight, timeZone), timeZone);
+  if (isStart(guess)) return guess;
+  // A zone that skips midnight: binary search between the widest offsets
+  // any zone has (14 h ahead of UTC, 12 h behind).
+  let lo = utcMidnight - 15 * 3_600_000; // localDay(lo) < day
+  let hi = utcMidnight + 13 * 3_600_000; // localDay(hi) >= day
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (localDay(mid, timeZone) < day) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/** The half-open span [start, end) of a local day in Unix ms. */
+export function dayBounds(day: string, timeZone: string): { start: number; end: number } {
+  const [start, end] = dayStarts([day, addDays(day, 1)], timeZone) as [number, number];
+  return { start, end };
+}
+
+/** The first instant of each of `days` (ascending), cheaply for long runs. */
+export function dayStarts(days: string[], timeZone: string): number[] {
+  let hint: number | undefined;
+  return days.map((day) => {
+    const start = startOfDay(day, timeZone, hint);
+    hint = Date.parse(`${day}T00:00:00Z`) - start;
+    return start;
+  });
+}

@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { afterEach } from "vitest";
+
+export interface RunningProcess {
+  /** Base URL, e.g. http://127.0.0.1:41234 (the first "listening on" line). */
+  url: string;
+  child: ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM and wait for exit; returns the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+}
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/**
+ * Starts `runner <command>` as a real process with the given environment on
+ * a free loopback port (PORT/WEB_PORT 0 unless set) and waits for its
+ * "listening on http://..." line. Stopped after the test if still running.
+ */
+export async function startRunner(
+  command: string,
+  env: Record<string, string>,
+  { waitFor = /listening on (http:\/\/[\d.:[\]]+)/, timeoutMs = 20_000 } = {},
+): Promise<RunningProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "runner/index.ts", command], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: "0", WEB_PORT: "0", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let text = "";
+  child.stdout!.on("data", (d: Buffer) => (text += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (text += d.toString()));
+  const exited = once(child, "exit");
+  afterEach(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`runner ${command} did not start in ${timeoutMs} ms:\n${text}`)), timeoutMs);
+    const check = () => {
+      const m = waitFor.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1] ?? "");
+      }
+    };
+    child.stdout!.on("data", check);
+    child.stderr!.on("data", check);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`runner ${command} exited with ${code} before listening:\n${text}`));
+    });
+  });
+  return {
+    url,
+    child,
+    output: () => text,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** Runs `runner invoke NAME json` to completion. */
+export async function runInvoke(
+  name: string,
+  json: string | undefined,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const args = ["--import", "tsx", "runner/index.ts", "invoke", name, ...(json === undefined ? [] : [json])];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, "exit")) as [number | null];
+  return { code, stdout, stderr };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+}
