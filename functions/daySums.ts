@@ -1,5 +1,5 @@
 import type { Db } from "../shared/context.ts";
-import { dayBounds } from "../shared/time.ts";
+import { addDays, dayStarts } from "../shared/time.ts";
 
 /** One agent's usage over one local day, split by mode. */
 export interface DayRow {
@@ -16,46 +16,77 @@ export interface DayRow {
   report_count: number;
 }
 
-const SUMS = `SELECT claude_name,
-    coalesce(sum(CASE WHEN mode = 'autonomy' THEN cache_read_increment END), 0) AS autonomous_tokens,
-    coalesce(sum(CASE WHEN mode = 'collaboration' THEN cache_read_increment END), 0) AS collaborative_tokens,
-    total(CASE WHEN mode = 'autonomy' THEN cost_delta END) AS autonomous_cost,
-    total(CASE WHEN mode = 'collaboration' THEN cost_delta END) AS collaborative_cost,
-    count(CASE WHEN mode = 'autonomy' THEN 1 END) AS autonomous_reports,
-    count(CASE WHEN mode = 'collaboration' THEN 1 END) AS collaborative_reports
-  FROM resource_share_increments
-  WHERE timestamp_ms >= ? AND timestamp_ms < ?`;
+/** The columns of a DayRow, in daily_resource_share's names and order. */
+export const DAY_COLUMNS = [
+  "claude_name", "date", "autonomous_tokens", "collaborative_tokens", "total_tokens",
+  "autonomous_cost", "collaborative_cost", "total_cost",
+  "autonomous_reports", "collaborative_reports", "report_count",
+] as const;
+
+// Days per statement: three bound values each keeps a statement far below
+// SQLite's limit on parameters.
+const DAYS_PER_STATEMENT = 500;
 
 /**
- * Sums one local day straight from the increments: the one definition of a
- * day's usage, used for live figures and for closing days alike.
+ * The one definition of a day's sums, as SQL: one row per agent per day with
+ * activity, columns as in DAY_COLUMNS. Days are half-open spans [start, end)
+ * of Unix ms from shared/time.ts, so 23- and 25-hour days come out right.
+ * aggregateDay inserts exactly this SELECT into daily_resource_share, and
+ * live figures read it, so closed and live days can never disagree.
  */
-export async function sumDay(db: Db, day: string, timeZone: string, claudeName?: string): Promise<DayRow[]> {
-  const { start, end } = dayBounds(day, timeZone);
-  const rs = await db.execute(
-    claudeName === undefined
-      ? { sql: `${SUMS} GROUP BY claude_name ORDER BY claude_name`, args: [start, end] }
-      : { sql: `${SUMS} AND claude_name = ? GROUP BY claude_name`, args: [start, end, claudeName] },
-  );
-  return rs.rows.map((r) => {
-    const autonomous_tokens = Number(r.autonomous_tokens);
-    const collaborative_tokens = Number(r.collaborative_tokens);
-    const autonomous_cost = Number(r.autonomous_cost);
-    const collaborative_cost = Number(r.collaborative_cost);
-    const autonomous_reports = Number(r.autonomous_reports);
-    const collaborative_reports = Number(r.collaborative_reports);
-    return {
-      claude_name: String(r.claude_name),
-      date: day,
-      autonomous_tokens,
-      collaborative_tokens,
-      total_tokens: autonomous_tokens + collaborative_tokens,
-      autonomous_cost,
-      collaborative_cost,
-      total_cost: autonomous_cost + collaborative_cost,
-      autonomous_reports,
-      collaborative_reports,
-      report_count: autonomous_reports + collaborative_reports,
-    };
+export function daySumsStatement(days: string[], timeZone: string, claudeName?: string): { sql: string; args: (string | number)[] } {
+  if (days.length === 0) throw new Error("daySumsStatement needs at least one day");
+  const sorted = [...new Set(days)].sort();
+  // Each day's start and the next day's start, ascending: dayStarts is cheap on runs.
+  const bounds = dayStarts(sorted.flatMap((day) => [day, addDays(day, 1)]), timeZone);
+  const args: (string | number)[] = [];
+  const values: string[] = [];
+  sorted.forEach((day, i) => {
+    values.push("(?, ?, ?)");
+    args.push(day, bounds[2 * i]!, bounds[2 * i + 1]!);
   });
+  if (claudeName !== undefined) args.push(claudeName);
+  const sql = `WITH days (date, day_start, day_end) AS (VALUES ${values.join(", ")})
+SELECT claude_name, date,
+    a AS autonomous_tokens, c AS collaborative_tokens, a + c AS total_tokens,
+    ac AS autonomous_cost, cc AS collaborative_cost, ac + cc AS total_cost,
+    ar AS autonomous_reports, cr AS collaborative_reports, ar + cr AS report_count
+  FROM (SELECT i.claude_name, d.date,
+      coalesce(sum(CASE WHEN i.mode = 'autonomy' THEN i.cache_read_increment END), 0) AS a,
+      coalesce(sum(CASE WHEN i.mode = 'collaboration' THEN i.cache_read_increment END), 0) AS c,
+      total(CASE WHEN i.mode = 'autonomy' THEN i.cost_delta END) AS ac,
+      total(CASE WHEN i.mode = 'collaboration' THEN i.cost_delta END) AS cc,
+      count(CASE WHEN i.mode = 'autonomy' THEN 1 END) AS ar,
+      count(CASE WHEN i.mode = 'collaboration' THEN 1 END) AS cr
+    FROM days d JOIN resource_share_increments i
+      ON i.timestamp_ms >= d.day_start AND i.timestamp_ms < d.day_end${claudeName === undefined ? "" : " AND i.claude_name = ?"}
+    GROUP BY d.date, i.claude_name)
+  ORDER BY date, claude_name`;
+  return { sql, args };
+}
+
+/** Reads a row of daySumsStatement (or of daily_resource_share) as a DayRow. */
+export function toDayRow(r: Record<string, unknown>): DayRow {
+  const row = {} as Record<string, string | number>;
+  for (const column of DAY_COLUMNS) row[column] = column === "claude_name" || column === "date" ? String(r[column]) : Number(r[column] ?? 0);
+  return row as unknown as DayRow;
+}
+
+/**
+ * Sums local days straight from the increments, ordered by day then agent;
+ * days without activity have no rows.
+ */
+export async function sumDays(db: Pick<Db, "execute">, days: string[], timeZone: string, claudeName?: string): Promise<DayRow[]> {
+  const sorted = [...new Set(days)].sort();
+  const rows: DayRow[] = [];
+  for (let i = 0; i < sorted.length; i += DAYS_PER_STATEMENT) {
+    const rs = await db.execute(daySumsStatement(sorted.slice(i, i + DAYS_PER_STATEMENT), timeZone, claudeName));
+    for (const r of rs.rows) rows.push(toDayRow(r as unknown as Record<string, unknown>));
+  }
+  return rows;
+}
+
+/** One local day's sums per agent: used for live figures and for closing days alike. */
+export function sumDay(db: Pick<Db, "execute">, day: string, timeZone: string, claudeName?: string): Promise<DayRow[]> {
+  return sumDays(db, [day], timeZone, claudeName);
 }

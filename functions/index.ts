@@ -1,7 +1,9 @@
 import type { Handler } from "../shared/context.ts";
+import { aggregateDay } from "./aggregateDay.ts";
 import { health } from "./health.ts";
 import { ingest } from "./ingest.ts";
 import { ingestBatch } from "./ingestBatch.ts";
+import { queryDaily } from "./queryDaily.ts";
 import { summary, today } from "./summary.ts";
 
 /**
@@ -35,6 +37,16 @@ export const handlers = {
     run: today,
     description: "One agent's usage today.",
     example: '{"claude_name":"Sparkle-Orange"}',
+  },
+  aggregateDay: {
+    run: aggregateDay,
+    description: "Close local days into daily_resource_share; {} catches up every day not closed or with late reports.",
+    example: '{"date":"2026-03-29"}',
+  },
+  queryDaily: {
+    run: queryDaily,
+    description: "Per-agent daily usage for a range of days (default the last 7); closed days from the table, others live.",
+    example: '{"from":"2026-03-25","to":"2026-03-31","claude_name":"Sparkle-Orange"}',
   },
   health: {
     run: health,

@@ -9,6 +9,8 @@ export function helpText(): string {
     "Commands:",
     "  start                     webhook (:8765) and daily catch-up in one process (npm start)",
     "  serve                     the webhook only (resource-share-server.service)",
+    "  aggregate                 close every day not closed yet, or with late reports, up to yesterday",
+    "                            (the daily timer's command; same as invoke aggregateDay '{}')",
     "  invoke NAME ['{json}']    run one handler and print its JSON result; '-' reads the JSON from stdin",
     "                            exit 0 done, 1 input refused, 2 fault",
     "  --help                    this text",

@@ -1,6 +1,7 @@
 import { StartupError, openConfigured } from "./database.ts";
 import { loadConfig, loggerFor } from "./environment.ts";
 import { helpText } from "./help.ts";
+import { scheduleDailyCatchUp } from "./daily.ts";
 import { invoke } from "./invoke.ts";
 import { stopOnSignals } from "./lifecycle.ts";
 import { EXIT_FAULT, EXIT_REFUSED } from "./outcome.ts";
@@ -17,12 +18,16 @@ async function main(argv: string[]): Promise<number | undefined> {
   switch (command) {
     case "invoke":
       return invoke(config, rest[0], rest[1]);
+    case "aggregate": // the daily timer's command: catch up every day not closed
+      return invoke(config, "aggregateDay", "{}");
     case "serve":
     case "start": {
       const log = loggerFor(config);
       const database = await openConfigured(config);
       const server = await startWebhook(config, database, log);
-      stopOnSignals(log, [server], [() => database.close()]);
+      // Under systemd the timer closes days; `start` stands alone.
+      const stopDaily = command === "start" ? scheduleDailyCatchUp(config, database, log) : () => {};
+      stopOnSignals(log, [server], [stopDaily, () => database.close()]);
       return undefined; // keeps running
     }
     default:

@@ -29,7 +29,12 @@ export async function invoke(config: Config, name: string | undefined, json: str
   }
   const database = await openConfigured(config);
   try {
-    const result = await handlers[name].run(input, { db: database.db, now: () => new Date(), config: handlerConfig(config) });
+    const result = await handlers[name].run(input, {
+      db: database.db,
+      now: () => new Date(),
+      config: handlerConfig(config),
+      progress: (message) => process.stderr.write(`${name}: ${message}\n`),
+    });
     if (result.ok) {
       process.stdout.write(`${JSON.stringify(result.value, null, 2)}\n`);
       return EXIT_OK;

@@ -51,6 +51,16 @@ export function createWebhookApp({ db, config, log, now = () => new Date() }: We
 
   app.get("/resource/today/:claude_name", (c) => answer(c, handlers.today.run, { claude_name: c.req.param("claude_name") }, ctx()));
   app.get("/resource/summary", (c) => answer(c, handlers.summary.run, {}, ctx()));
+  // Only the known parameters are passed on: queryDaily refuses unknown keys,
+  // which over HTTP would include harmless cache-busters.
+  app.get("/resource/daily", (c) => {
+    const input: Record<string, string> = {};
+    for (const key of ["from", "to", "claude_name"]) {
+      const value = c.req.query(key);
+      if (value !== undefined && value !== "") input[key] = value;
+    }
+    return answer(c, handlers.queryDaily.run, input, ctx());
+  });
 
   app.get("/health", async (c) => {
     try {

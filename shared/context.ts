@@ -19,6 +19,11 @@ export interface Context {
   /** The clock, injected so tests and replays can fix it. */
   now: () => Date;
   config: HandlerConfig;
+  /**
+   * Where a long-running handler tells a person how far it got (the CLI
+   * wires it to stderr). Optional: handlers work without it.
+   */
+  progress?: (message: string) => void;
 }
 
 /** A handler: plain input in, a plain result out. */

@@ -1,6 +1,6 @@
 import type { Transaction } from "@libsql/client";
 import type { Db } from "./context.ts";
-import { INDEXES, TABLES, type TableSpec } from "./schema.ts";
+import { CLOSED_DAYS_SCHEMA, INDEXES, TABLES, type TableSpec } from "./schema.ts";
 
 /**
  * Versioned schema changes, applied in order at start by every process
@@ -20,6 +20,13 @@ export const MIGRATIONS: Migration[] = [
     async up(tx) {
       for (const table of TABLES) await createOrAdopt(tx, table);
       for (const sql of INDEXES) await tx.execute(sql);
+    },
+  },
+  {
+    version: 2,
+    name: "record which days are closed, so the daily catch-up finds late reports",
+    async up(tx) {
+      for (const sql of CLOSED_DAYS_SCHEMA) await tx.execute(sql);
     },
   },
 ];

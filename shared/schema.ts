@@ -88,3 +88,26 @@ export const INDEXES: string[] = [
   "CREATE INDEX IF NOT EXISTS increments_time ON resource_share_increments (timestamp_ms)",
   "CREATE INDEX IF NOT EXISTS increments_agent_time ON resource_share_increments (claude_name, timestamp_ms)",
 ];
+
+/**
+ * Migration 2: the daily job's bookkeeping. `closed_days` has one row per
+ * closed local day: when, in which zone, and the highest increment id that
+ * existed when its sums were taken (any report for that day with a higher
+ * id arrived later and calls for closing it again). `aggregation_state`
+ * remembers up to which increment id the catch-up has looked for such late
+ * reports, so each run reads only what arrived since the last one.
+ */
+export const CLOSED_DAYS_SCHEMA: string[] = [
+  `CREATE TABLE IF NOT EXISTS closed_days (
+  date TEXT PRIMARY KEY,
+  time_zone TEXT NOT NULL,
+  closed_at TEXT NOT NULL,
+  max_increment_id INTEGER NOT NULL,
+  agents INTEGER NOT NULL
+)`,
+  `CREATE TABLE IF NOT EXISTS aggregation_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  checked_through_id INTEGER NOT NULL
+)`,
+  "INSERT OR IGNORE INTO aggregation_state (id, checked_through_id) VALUES (1, 0)",
+];

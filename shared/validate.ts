@@ -23,6 +23,8 @@ function toFieldIssue(issue: v.BaseIssue<unknown>): FieldIssue {
 
 /** valibot's own wording for structural problems reads like a stack trace; say it plainly. */
 function messageFor(issue: v.BaseIssue<unknown>, depth: number): string {
+  // strictObject reports a key it does not know as expecting "never".
+  if (issue.type === "strict_object" && issue.expected === "never") return "is not a known field (check its spelling)";
   if (issue.type === "object" || issue.type === "loose_object" || issue.type === "strict_object") {
     if (depth > 0 && issue.input === undefined) return "is required";
     return "must be a JSON object";

@@ -1,0 +1,82 @@
+import * as v from "valibot";
+import type { Context } from "../shared/context.ts";
+import { claudeName, isoDay } from "../shared/fields.ts";
+import { invalid, ok, type FieldIssue, type Result } from "../shared/result.ts";
+import { addDays, daysBetween, localDay } from "../shared/time.ts";
+import { validate } from "../shared/validate.ts";
+import { MAX_RANGE_DAYS, spanDays } from "./aggregateDay.ts";
+import { DAY_COLUMNS, sumDays, toDayRow, type DayRow } from "./daySums.ts";
+
+const inputSchema = v.optional(
+  v.strictObject(
+    { from: v.optional(isoDay), to: v.optional(isoDay), claude_name: v.optional(claudeName) },
+    'must be a JSON object with optional "from", "to" (YYYY-MM-DD) and "claude_name"',
+  ),
+  {},
+);
+
+/** A day's row for one agent, saying whether it comes from a closed day. */
+export interface DailyRow extends DayRow {
+  /** True: read from daily_resource_share. False: summed live from the increments. */
+  closed: boolean;
+}
+
+export interface DailyOutput {
+  time_zone: string;
+  today: string;
+  from: string;
+  to: string;
+  claude_name: string | null;
+  /** Every day of the range: closed (from the table) or live. */
+  days: { date: string; closed: boolean; closed_at: string | null }[];
+  /** One row per agent per day with activity, by day then agent. */
+  rows: DailyRow[];
+}
+
+/**
+ * Per-agent daily usage for a range of local days (default: the last 7,
+ * today included). Closed days come from daily_resource_share; days not
+ * closed (today, or a day the timer missed) are summed live from the
+ * increments, so the answer is never stale.
+ * @example tsx runner invoke queryDaily '{"from":"2026-03-25","to":"2026-03-31","claude_name":"Sparkle-Orange"}'
+ */
+export async function queryDaily(input: unknown, ctx: Context): Promise<Result<DailyOutput>> {
+  const parsed = validate(inputSchema, input);
+  if (!parsed.ok) return parsed;
+  const zone = ctx.config.timeZone;
+  const today = localDay(ctx.now(), zone);
+  const name = parsed.value.claude_name;
+  const to = parsed.value.to ?? (parsed.value.from !== undefined && parsed.value.from > today ? parsed.value.from : today);
+  const from = parsed.value.from ?? addDays(to, -6);
+  const issues: FieldIssue[] = [];
+  if (from > to) issues.push({ field: "from", message: `is after "to" (${from} > ${to})` });
+  else if (spanDays(from, to) > MAX_RANGE_DAYS) issues.push({ field: "to", message: `the range is longer than ${MAX_RANGE_DAYS} days; ask in parts` });
+  if (issues.length > 0) return invalid(issues);
+
+  // One read transaction, so a day closed meanwhile is seen with its rows.
+  const byAgent = name === undefined ? "" : " AND claude_name = ?";
+  const [closedRs, rowsRs] = await ctx.db.batch(
+    [
+      { sql: "SELECT date, closed_at FROM closed_days WHERE date >= ? AND date <= ? AND time_zone = ?", args: [from, to, zone] },
+      {
+        sql: `SELECT ${DAY_COLUMNS.join(", ")} FROM daily_resource_share
+          WHERE date >= ? AND date <= ?${byAgent}
+            AND date IN (SELECT date FROM closed_days WHERE date >= ? AND date <= ? AND time_zone = ?)
+          ORDER BY date, claude_name`,
+        args: [from, to, ...(name === undefined ? [] : [name]), from, to, zone],
+      },
+    ],
+    "read",
+  );
+  const closedAt = new Map(closedRs!.rows.map((r) => [String(r.date), String(r.closed_at)]));
+  const days = daysBetween(from, to).map((date) => ({ date, closed: closedAt.has(date), closed_at: closedAt.get(date) ?? null }));
+  // Days after today have no reports yet: nothing to sum.
+  const liveDays = days.filter((d) => !d.closed && d.date <= today).map((d) => d.date);
+  const live = liveDays.length > 0 ? await sumDays(ctx.db, liveDays, zone, name) : [];
+
+  const rows: DailyRow[] = [
+    ...rowsRs!.rows.map((r) => ({ ...toDayRow(r as unknown as Record<string, unknown>), closed: true })),
+    ...live.map((r) => ({ ...r, closed: false })),
+  ].sort((a, b) => (a.date === b.date ? (a.claude_name < b.claude_name ? -1 : 1) : a.date < b.date ? -1 : 1));
+  return ok({ time_zone: zone, today, from, to, claude_name: name ?? null, days, rows });
+}
