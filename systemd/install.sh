@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Installs the Resource-Share services: renders the unit templates beside
+# this script for an install directory, user and group, creates what is
+# missing (group, user, data directory, settings file), then enables and
+# starts the webhook, the viewer and the daily timer.
+#
+#   sudo systemd/install.sh [options]          install, enable, start
+#   sudo systemd/install.sh --uninstall        stop, disable, remove the units (keeps data, user, settings)
+#   systemd/install.sh --render-only DIR [options]   only write the rendered units to DIR (no root needed)
+#
+# Options:
+#   --prefix DIR       the checkout to run from (default: the one holding this script); run `npm ci` there first
+#   --user NAME        default clap-admin
+#   --group NAME       default clap-users
+#   --data-dir DIR     where the database lives (default: PREFIX/data); the only writable path
+#   --env-file FILE    settings file (default: /etc/resource-share/resource-share.env)
+#   --time-zone ZONE   zone of the timer's midnight (default: RESOURCE_SHARE_TZ from the settings file, else the machine's)
+#   --node PATH        node binary (default: the one on PATH)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+UNITS=(resource-share-server.service resource-share-web.service resource-share-daily-aggregate.service resource-share-daily-aggregate.timer)
+STARTED=(resource-share-server.service resource-share-web.service resource-share-daily-aggregate.timer)
+UNIT_DIR=/etc/systemd/system
+
+prefix="$(dirname "$here")"
+user=clap-admin
+group=clap-users
+data_dir=""
+env_file=/etc/resource-share/resource-share.env
+zone=""
+node="$(command -v node || true)"
+action=install
+render_dir=""
+
+die() { echo "install.sh: $*" >&2; exit 1; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --prefix) prefix="${2:?--prefix needs a directory}"; shift 2 ;;
+    --user) user="${2:?--user needs a name}"; shift 2 ;;
+    --group) group="${2:?--group needs a name}"; shift 2 ;;
+    --data-dir) data_dir="${2:?--data-dir needs a directory}"; shift 2 ;;
+    --env-file) env_file="${2:?--env-file needs a path}"; shift 2 ;;
+    --time-zone) zone="${2:?--time-zone needs a zone such as Europe/London}"; shift 2 ;;
+    --node) node="${2:?--node needs a path}"; shift 2 ;;
+    --render-only) action=render; render_dir="${2:?--render-only needs a directory}"; shift 2 ;;
+    --uninstall) action=uninstall; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+done
+
+if [[ $action == uninstall ]]; then
+  [[ $EUID -eq 0 ]] || die "run as root (sudo) to remove system units"
+  systemctl disable --now "${UNITS[@]}" 2>/dev/null || true
+  for unit in "${UNITS[@]}"; do rm -f "$UNIT_DIR/$unit"; done
+  systemctl daemon-reload
+  echo "Removed the Resource-Share units. Kept: the data directory, $env_file, user $user and group $group (remove them by hand if wanted)."
+  exit 0
+fi
+
+prefix="$(cd "$prefix" && pwd)" || die "--prefix: no such directory"
+data_dir="${data_dir:-$prefix/data}"
+[[ $data_dir == /* ]] || die "--data-dir must be an absolute path (got $data_dir)"
+[[ -n $node && -x $node ]] || die "node not found; install Node.js 20 or give --node /path/to/node"
+node="$(readlink -f "$node")"
+[[ -f $prefix/runner/index.ts ]] || die "$prefix is not a Resource-Share checkout (no runner/index.ts); give --prefix"
+
+if [[ -z $zone && -r $env_file ]]; then
+  zone="$(sed -n 's/^RESOURCE_SHARE_TZ=//p' "$env_file" | tail -n 1 | tr -d '"'"'" )"
+fi
+# No zone: the timer uses the machine's local time, as the services do.
+calendar_zone="${zone:+ $zone}"
+
+# A home directory hidden by ProtectHome=yes could not be read or written.
+protect_home=yes
+case "$prefix/ $data_dir/" in *"/home/"*|*"/root/"*|*"/run/user/"*) protect_home=read-only ;; esac
+
+render() { # template -> stdout
+  local sandbox
+  sandbox="$(cat "$here/sandbox.conf")"
+  while IFS= read -r line || [[ -n $line ]]; do
+    if [[ $line == "@SANDBOX@" ]]; then line="$sandbox"; fi
+    if [[ $line == "# Template:"* ]]; then line="# Rendered by $here/install.sh; edit the template there and run it again."; fi
+    line="${line//@INSTALL_DIR@/$prefix}"
+    line="${line//@USER@/$user}"
+    line="${line//@GROUP@/$group}"
+    line="${line//@ENV_FILE@/$env_file}"
+    line="${line//@NODE@/$node}"
+    line="${line//@DATA_DIR@/$data_dir}"
+    line="${line//@PROTECT_HOME@/$protect_home}"
+    line="${line//@CALENDAR_ZONE@/$calendar_zone}"
+    printf '%s\n' "$line"
+  done < "$1"
+}
+
+render_to() {
+  mkdir -p "$1"
+  for unit in "${UNITS[@]}"; do render "$here/$unit" > "$1/$unit"; done
+}
+
+if [[ $action == render ]]; then
+  render_to "$render_dir"
+  echo "Rendered ${UNITS[*]} into $render_dir"
+  exit 0
+fi
+
+[[ $EUID -eq 0 ]] || die "run as root (sudo): it creates a user and installs system units. To see the units only, use --render-only DIR"
+[[ -d $prefix/node_modules/tsx ]] || die "$prefix/node_modules is missing: run 'npm ci' in $prefix first"
+
+getent group "$group" >/dev/null || { groupadd --system "$group"; echo "Created group $group"; }
+if ! id -u "$user" >/dev/null 2>&1; then
+  useradd --system --gid "$group" --home-dir "$prefix" --no-create-home --shell /usr/sbin/nologin "$user"
+  echo "Created user $user"
+fi
+install -d -o "$user" -g "$group" -m 0750 "$data_dir"
+
+if [[ ! -e $env_file ]]; then
+  install -d -m 0755 "$(dirname "$env_file")"
+  machine_zone="$("$node" -e 'process.stdout.write(Intl.DateTimeFormat().resolvedOptions().timeZone)')"
+  umask 027
+  cat > "$env_file" <<SETTINGS
+# Settings for the Resource-Share services; see the README, section "Configuration".
+# After a change: sudo systemctl restart resource-share-server resource-share-web
+DATABASE_URL=file:$data_dir/resource_tracking.db
+RESOURCE_SHARE_TZ=${zone:-$machine_zone}
+HOST=127.0.0.1
+PORT=8765
+WEB_HOST=127.0.0.1
+WEB_PORT=8082
+LOG_LEVEL=info
+SETTINGS
+  chgrp "$group" "$env_file"
+  echo "Wrote settings to $env_file"
+fi
+
+render_to "$UNIT_DIR"
+systemctl daemon-reload
+systemctl enable --now "${STARTED[@]}"
+echo "Installed and started: ${STARTED[*]}"
+echo "Check: systemctl status resource-share-server; systemctl list-timers resource-share-daily-aggregate.timer"
