@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { aggregateDay } from "../../functions/aggregateDay.ts";
+import { queryDaily } from "../../functions/queryDaily.ts";
+import { summary, today } from "../../functions/summary.ts";
+import type { Context } from "../../shared/context.ts";
+import { openTestDatabase, sqlite3, sqlite3Rows } from "../support/database.ts";
+import { insertIncrements } from "../support/increments.ts";
+
+// 2026-03-30 13:00 in London (BST, UTC+1). Days, as UTC spans:
+// 03-28 [03-28 00:00, 03-29 00:00), 03-29 [03-29 00:00, 03-29 23:00), 03-30 [03-29 23:00, 03-30 23:00).
+const NOW = "2026-03-30T12:00:00Z";
+const ctxAt = (db: Context["db"], now = NOW): Context => ({
+  db,
+  now: () => new Date(now),
+  config: { timeZone: "Europe/London", replayWindowDays: 30 },
+});
+const pick = (rows: { date: string; claude_name: string; total_tokens: number; closed: boolean }[]) =>
+  rows.map((r) => [r.date, r.claude_name, r.total_tokens, r.closed]);
+
+async function seeded() {
+  const db = await openTestDatabase();
+  await insertIncrements(db.db, [
+    { claude_name: "Sparkle-Orange", timestamp: "2026-03-28T10:00:00.000Z", mode: "autonomy", cache_read_increment: 100 },
+    { claude_name: "Quill-Blue", timestamp: "2026-03-28T23:59:59.999Z", mode: "collaboration", cache_read_increment: 20 },
+    { claude_name: "Sparkle-Orange", timestamp: "2026-03-29T22:59:59.999Z", mode: "collaboration", cache_read_increment: 3 },
+    { claude_name: "Sparkle-Orange", timestamp: "2026-03-29T23:00:00.000Z", mode: "autonomy", cache_read_increment: 4000 },
+  ]);
+  return db;
+}
+
+describe("queryDaily", () => {
+  it("returns closed days from the table and today live, in one range", async () => {
+    const db = await seeded();
+    expect((await aggregateDay({}, ctxAt(db.db))).ok).toBe(true);
+    // A report arrives for today, and a late one for a closed day that is not closed again yet.
+    await insertIncrements(db.db, [
+      { claude_name: "Quill-Blue", timestamp: "2026-03-30T11:00:00.000Z", mode: "autonomy", cache_read_increment: 50 },
+      { claude_name: "Quill-Blue", timestamp: "2026-03-29T12:00:00.000Z", mode: "autonomy", cache_read_increment: 600 },
+    ]);
+    const result = await queryDaily({ from: "2026-03-28", to: "2026-03-30" }, ctxAt(db.db));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.days.map((d) => [d.date, d.closed])).toEqual([
+      ["2026-03-28", true],
+      ["2026-03-29", true],
+      ["2026-03-30", false],
+    ]);
+    // 23:59:59.999 UTC on the 28th is still GMT: the 28th. 23:00 UTC on the 29th is 00:00 BST: the 30th.
+    expect(pick(result.value.rows)).toEqual([
+      ["2026-03-28", "Quill-Blue", 20, true],
+      ["2026-03-28", "Sparkle-Orange", 100, true],
+      ["2026-03-29", "Sparkle-Orange", 3, true],
+      ["2026-03-30", "Quill-Blue", 50, false],
+      ["2026-03-30", "Sparkle-Orange", 4000, false],
+    ]);
+    // The closed day answers what the table holds (the late report waits for the catch-up)...
+    expect(sqlite3Rows(db.path, "SELECT total_tokens FROM daily_resource_share WHERE date = '2026-03-29'")).toEqual([{ total_tokens: 3 }]);
+    // ...and counts it once the catch-up has closed the day again.
+    expect((await aggregateDay({}, ctxAt(db.db))).ok).toBe(true);
+    const after = await queryDaily({ from: "2026-03-29", to: "2026-03-29", claude_name: "Quill-Blue" }, ctxAt(db.db));
+    expect(after.ok && pick(after.value.rows)).toEqual([["2026-03-29", "Quill-Blue", 600, true]]);
+  });
+
+  it("sums days that were never closed live, and defaults to the last 7 days with today", async () => {
+    const db = await seeded();
+    const result = await queryDaily({}, ctxAt(db.db));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect([result.value.from, result.value.to, result.value.today]).toEqual(["2026-03-24", "2026-03-30", "2026-03-30"]);
+    expect(result.value.days).toHaveLength(7);
+    expect(result.value.days.every((d) => !d.closed)).toBe(true);
+    expect(pick(result.value.rows)).toEqual([
+      ["2026-03-28", "Quill-Blue", 20, false],
+      ["2026-03-28", "Sparkle-Orange", 100, false],
+      ["2026-03-29", "Sparkle-Orange", 3, false],
+      ["2026-03-30", "Sparkle-Orange", 4000, false],
+    ]);
+  });
+
+  it("gives today's figures through the same path to /resource/summary and /resource/today", async () => {
+    const db = await seeded();
+    expect(await summary({}, ctxAt(db.db))).toMatchObject({
+      ok: true,
+      value: { date: "2026-03-30", total_tokens: 4000, agents: [{ claude_name: "Sparkle-Orange", autonomous_tokens: 4000 }] },
+    });
+    expect(await today({ claude_name: "Quill-Blue" }, ctxAt(db.db))).toMatchObject({
+      ok: true,
+      value: { claude_name: "Quill-Blue", date: "2026-03-30", total_tokens: 0, report_count: 0 },
+    });
+  });
+
+  it.each([
+    [{ from: "2026-03-31", to: "2026-03-30" }, "from", "is after"],
+    [{ from: "2026-13-01" }, "from", "not a real calendar day"],
+    [{ claude_name: "" }, "claude_name", "empty"],
+    [{ name: "Quill-Blue" }, "name", "not a known field"],
+  ])("refuses %j naming %s", async (input, field, message) => {
+    const db = await seeded();
+    const result = await queryDaily(input, ctxAt(db.db));
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.issues?.find((i) => i.field === field)?.message).toContain(message);
+    expect(sqlite3(db.path, "SELECT count(*) FROM closed_days").trim()).toBe("0");
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { nextMidnight } from "../../runner/daily.ts";
+import { openTestDatabase, sqlite3Rows } from "../support/database.ts";
+import { insertIncrements } from "../support/increments.ts";
+import { postJson, startRunner, type RunningProcess } from "../support/server.ts";
+
+const ZONE = "America/New_York";
+/** The New York calendar day of an instant. */
+const localDate = (ms: number) => new Intl.DateTimeFormat("en-CA", { timeZone: ZONE }).format(ms);
+
+async function waitForOutput(server: RunningProcess, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const m = pattern.exec(server.output());
+    if (m) return m[0];
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${server.output()}`);
+}
+
+describe("the daily catch-up's schedule", () => {
+  it.each([
+    ["Europe/London", "2026-03-28T12:00:00Z", "2026-03-29T00:00:00.000Z"],
+    ["Europe/London", "2026-03-29T12:00:00Z", "2026-03-29T23:00:00.000Z"], // the 23-hour day
+    ["Europe/London", "2026-10-25T00:30:00Z", "2026-10-26T00:00:00.000Z"], // the 25-hour day
+    ["America/New_York", "2026-03-08T04:59:59.999Z", "2026-03-08T05:00:00.000Z"],
+    ["America/New_York", "2026-03-08T05:00:00Z", "2026-03-09T04:00:00.000Z"],
+    ["America/New_York", "2026-11-01T12:00:00Z", "2026-11-02T05:00:00.000Z"],
+  ])("in %s after %s, the next local midnight is %s", (zone, now, expected) => {
+    expect(new Date(nextMidnight(Date.parse(now), zone)).toISOString()).toBe(expected);
+  });
+});
+
+describe("runner start and serve", () => {
+  it("start closes the finished days once at start; serve leaves them to the timer", async () => {
+    const db = await openTestDatabase();
+    const threeDaysAgo = Date.now() - 3 * 86_400_000;
+    await insertIncrements(db.db, [
+      { claude_name: "Sparkle-Orange", timestamp: new Date(threeDaysAgo).toISOString(), mode: "autonomy", cache_read_increment: 321 },
+    ]);
+    const env = { DATABASE_URL: `file:${db.path}`, RESOURCE_SHARE_TZ: ZONE };
+
+    const serve = await startRunner("serve", env);
+    expect((await fetch(`${serve.url}/health`)).status).toBe(200);
+    expect(await serve.stop()).toBe(0);
+    expect(serve.output()).not.toContain("daily catch-up");
+    expect(sqlite3Rows(db.path, "SELECT count(*) AS n FROM closed_days")).toEqual([{ n: 0 }]);
+
+    const start = await startRunner("start", env);
+    await waitForOutput(start, /daily catch-up: closed \d+ day/);
+    const today = localDate(Date.now());
+    const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+    const closed = sqlite3Rows<{ date: string }>(db.path, "SELECT date FROM closed_days ORDER BY date");
+    expect(closed[0]!.date).toBe(localDate(threeDaysAgo));
+    expect(closed.at(-1)!.date).toBe(yesterday);
+    expect(sqlite3Rows(db.path, `SELECT claude_name, autonomous_tokens FROM daily_resource_share WHERE date = '${localDate(threeDaysAgo)}'`)).toEqual([
+      { claude_name: "Sparkle-Orange", autonomous_tokens: 321 },
+    ]);
+    expect(await start.stop()).toBe(0);
+  });
+
+  it("answers GET /resource/daily with closed days and today live, and refuses a bad date naming it", async () => {
+    const db = await openTestDatabase();
+    const twoDaysAgo = Date.now() - 2 * 86_400_000;
+    await insertIncrements(db.db, [
+      { claude_name: "Quill-Blue", timestamp: new Date(twoDaysAgo).toISOString(), mode: "collaboration", cache_read_increment: 77 },
+    ]);
+    const server = await startRunner("start", { DATABASE_URL: `file:${db.path}`, RESOURCE_SHARE_TZ: ZONE });
+    await waitForOutput(server, /daily catch-up: closed/);
+    const posted = await postJson(`${server.url}/resource-share/increment`, { claude_name: "Quill-Blue", cache_read_increment: 5, mode: "autonomy" });
+    expect(posted.status).toBe(200);
+
+    const from = localDate(twoDaysAgo);
+    const res = await fetch(`${server.url}/resource/daily?from=${from}&claude_name=Quill-Blue&cache=1`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { today: string; rows: { date: string; total_tokens: number; closed: boolean }[] };
+    expect(body.rows.map((r) => [r.date, r.total_tokens, r.closed])).toEqual([
+      [from, 77, true],
+      [body.today, 5, false],
+    ]);
+
+    const bad = await fetch(`${server.url}/resource/daily?from=2026-02-30`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: "invalid_input", issues: [{ field: "from" }] });
+    const todayRes = await fetch(`${server.url}/resource/today/Quill-Blue`);
+    expect(await todayRes.json()).toMatchObject({ claude_name: "Quill-Blue", autonomous_tokens: 5, date: body.today });
+    expect(await server.stop()).toBe(0);
+  });
+});

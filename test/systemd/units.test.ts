@@ -1,0 +1,80 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openTestDatabase, sqlite3Rows, tempDir } from "../support/database.ts";
+import { insertIncrements } from "../support/increments.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+const UNITS = [
+  "resource-share-server.service",
+  "resource-share-web.service",
+  "resource-share-daily-aggregate.service",
+  "resource-share-daily-aggregate.timer",
+];
+
+function render(...options: string[]): { dir: string; unit: (name: string) => string } {
+  const dir = tempDir("rs-units-");
+  execFileSync("bash", [join(ROOT, "systemd/install.sh"), "--render-only", dir, "--node", process.execPath, ...options], { encoding: "utf8" });
+  return { dir, unit: (name) => readFileSync(join(dir, name), "utf8") };
+}
+
+/** The value of `Key=` in a rendered unit. */
+const setting = (text: string, key: string) => new RegExp(`^${key}=(.*)$`, "m").exec(text)?.[1];
+
+describe("systemd units", () => {
+  it("render for a chosen directory, user and group, and pass systemd-analyze verify without a warning", () => {
+    const data = tempDir("rs-data-");
+    const { dir, unit } = render("--user", "clap-admin", "--group", "clap-users", "--data-dir", data, "--time-zone", "Europe/London");
+    const verify = spawnSync("systemd-analyze", ["verify", ...UNITS.map((u) => join(dir, u))], { encoding: "utf8" });
+    expect(verify.stderr).toBe("");
+    expect(verify.status).toBe(0);
+
+    for (const name of UNITS.filter((u) => u.endsWith(".service"))) {
+      const text = unit(name);
+      expect(text).not.toMatch(/@[A-Z_]+@/);
+      expect([setting(text, "User"), setting(text, "Group"), setting(text, "WorkingDirectory")]).toEqual(["clap-admin", "clap-users", ROOT]);
+      expect(setting(text, "ExecStart")).toMatch(new RegExp(`^${process.execPath} --import tsx runner/index.ts (serve|web|aggregate)$`));
+      expect([setting(text, "ProtectSystem"), setting(text, "ReadWritePaths"), setting(text, "NoNewPrivileges"), setting(text, "PrivateTmp")]).toEqual([
+        "strict", data, "yes", "yes",
+      ]);
+      expect(setting(text, "EnvironmentFile")).toBe("/etc/resource-share/resource-share.env");
+      expect(setting(text, "Restart")).toBe("on-failure");
+    }
+    expect(setting(unit("resource-share-daily-aggregate.service"), "Type")).toBe("oneshot");
+    const timer = unit("resource-share-daily-aggregate.timer");
+    expect([setting(timer, "OnCalendar"), setting(timer, "Persistent")]).toEqual(["*-*-* 00:00:00 Europe/London", "true"]);
+  });
+
+  it("keeps a home directory readable when the checkout lives there", () => {
+    const { unit } = render("--prefix", ROOT, "--data-dir", "/home/clap-admin/resource-sharing/data");
+    expect(setting(unit("resource-share-server.service"), "ProtectHome")).toBe("read-only");
+  });
+
+  it("runs the timer's command as written and closes yesterday", async () => {
+    const db = await openTestDatabase();
+    const zone = "Europe/London";
+    const day = (ms: number) => new Intl.DateTimeFormat("en-CA", { timeZone: zone }).format(ms);
+    const today = day(Date.now());
+    const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+    // Noon UTC yesterday is yesterday in London whatever the season.
+    await insertIncrements(db.db, [
+      { claude_name: "Sparkle-Orange", timestamp: `${yesterday}T12:00:00.000Z`, mode: "collaboration", cache_read_increment: 4242 },
+    ]);
+
+    const service = render().unit("resource-share-daily-aggregate.service");
+    const [command, ...args] = setting(service, "ExecStart")!.split(" ");
+    const run = spawnSync(command!, args, {
+      cwd: setting(service, "WorkingDirectory"),
+      env: { PATH: process.env.PATH, DATABASE_URL: `file:${db.path}`, RESOURCE_SHARE_TZ: zone },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(run.stderr).toContain(`closed ${yesterday}`);
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ up_to: yesterday, days_closed: 1, rows_written: 1 });
+    expect(sqlite3Rows(db.path, `SELECT date, claude_name, collaborative_tokens FROM daily_resource_share`)).toEqual([
+      { date: yesterday, claude_name: "Sparkle-Orange", collaborative_tokens: 4242 },
+    ]);
+  });
+});
