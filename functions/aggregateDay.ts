@@ -34,6 +34,8 @@ export interface AggregateOutput {
  * @example tsx runner invoke aggregateDay '{"date":"2026-03-29"}'
  */
 export async function aggregateDay(input: unknown, ctx: Context): Promise<Result<AggregateOutput>> {
+  // valibot's object schemas accept arrays; a batch sent here is a mistake.
+  if (Array.isArray(input)) return invalid([{ field: "body", message: "must be a JSON object, not an array" }]);
   const parsed = validate(inputSchema, input);
   if (!parsed.ok) return parsed;
   const { date, from, to } = parsed.value;

@@ -41,6 +41,8 @@ export interface DailyOutput {
  * @example tsx runner invoke queryDaily '{"from":"2026-03-25","to":"2026-03-31","claude_name":"Sparkle-Orange"}'
  */
 export async function queryDaily(input: unknown, ctx: Context): Promise<Result<DailyOutput>> {
+  // valibot's object schemas accept arrays; a batch sent here is a mistake.
+  if (Array.isArray(input)) return invalid([{ field: "body", message: "must be a JSON object, not an array" }]);
   const parsed = validate(inputSchema, input);
   if (!parsed.ok) return parsed;
   const zone = ctx.config.timeZone;
