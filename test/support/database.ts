@@ -13,6 +13,12 @@ export function tempDir(prefix = "rs-test-"): string {
   return dir;
 }
 
+/** A fresh directory for a whole describe block: call remove() in afterAll. */
+export function sharedTempDir(prefix = "rs-test-"): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** A fresh database file path (not yet created) in its own temporary directory. */
 export function tempDatabasePath(): string {
   return join(tempDir(), "resource_tracking.db");

@@ -15,6 +15,9 @@ export interface RunningProcess {
 }
 
 const ROOT = new URL("../../", import.meta.url).pathname;
+// Absolute paths, so the runner can start in any working directory.
+const RUNNER = `${ROOT}runner/index.ts`;
+const TSX = `file://${ROOT}node_modules/tsx/dist/loader.mjs`;
 
 /**
  * Starts `runner <command>` as a real process with the given environment on
@@ -24,10 +27,22 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 export async function startRunner(
   command: string,
   env: Record<string, string>,
-  { waitFor = /listening on (http:\/\/[\d.:[\]]+)/, timeoutMs = 20_000 } = {},
+  {
+    waitFor = /listening on (http:\/\/[\d.:[\]]+)/,
+    timeoutMs = 20_000,
+    cwd = ROOT,
+    stopAfterEach = true,
+  }: {
+    waitFor?: RegExp;
+    timeoutMs?: number;
+    /** Working directory of the process (the default DATABASE_URL is relative to it). */
+    cwd?: string;
+    /** False when one process serves a whole describe block: stop it yourself in afterAll. */
+    stopAfterEach?: boolean;
+  } = {},
 ): Promise<RunningProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "runner/index.ts", command], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, ["--import", TSX, RUNNER, command], {
+    cwd,
     env: { ...process.env, PORT: "0", WEB_PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -35,12 +50,13 @@ export async function startRunner(
   child.stdout!.on("data", (d: Buffer) => (text += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (text += d.toString()));
   const exited = once(child, "exit");
-  afterEach(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await exited;
-    }
-  });
+  if (stopAfterEach)
+    afterEach(async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await exited;
+      }
+    });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`runner ${command} did not start in ${timeoutMs} ms:\n${text}`)), timeoutMs);
     const check = () => {
@@ -80,9 +96,10 @@ export async function runInvoke(
   name: string,
   json: string | undefined,
   env: Record<string, string>,
+  { cwd = ROOT }: { cwd?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const args = ["--import", "tsx", "runner/index.ts", "invoke", name, ...(json === undefined ? [] : [json])];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const args = ["--import", TSX, RUNNER, "invoke", name, ...(json === undefined ? [] : [json])];
+  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
