@@ -37,7 +37,7 @@ interface Answer {
 const STACK = /\n\s+at |\.ts:\d+|node_modules|\bError:/;
 
 /** Sends a request and checks what every answer must be: JSON, no stack trace. */
-async function request(method: string, route: string, init: { body?: BodyInit; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function request(method: string, route: string, init: { body?: RequestInit["body"]; headers?: Record<string, string> } = {}): Promise<Answer> {
   const res = await fetch(`${server.url}${route}`, { method, ...init, ...(init.body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
   const text = await res.text();
   const contentType = res.headers.get("content-type") ?? "";
