@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_DATABASE_URL, parseConfig } from "../../shared/config.ts";
+
+const ZONE = "Europe/London";
+
+describe("parseConfig", () => {
+  it("works out of the box: every setting has its documented default", () => {
+    expect(parseConfig({}, ZONE)).toEqual({
+      ok: true,
+      config: {
+        databaseUrl: "file:data/resource_tracking.db",
+        databaseAuthToken: undefined,
+        host: "127.0.0.1",
+        port: 8765,
+        webHost: "127.0.0.1",
+        webPort: 8082,
+        webPassword: undefined,
+        timeZone: ZONE,
+        logLevel: "info",
+        replayWindowDays: 30,
+      },
+    });
+    expect(DEFAULT_DATABASE_URL).toBe("file:data/resource_tracking.db");
+  });
+
+  it("treats empty variables as unset (systemd's Environment=NAME=)", () => {
+    const parsed = parseConfig({ PORT: "", DATABASE_URL: "", RESOURCE_SHARE_TZ: "", LOG_LEVEL: "" }, ZONE);
+    expect(parsed).toMatchObject({ ok: true, config: { port: 8765, databaseUrl: DEFAULT_DATABASE_URL, timeZone: ZONE, logLevel: "info" } });
+  });
+
+  it("takes every variable it documents", () => {
+    const parsed = parseConfig(
+      {
+        DATABASE_URL: "libsql://db.example.org",
+        DATABASE_AUTH_TOKEN: "tok",
+        HOST: "0.0.0.0",
+        PORT: "9000",
+        WEB_HOST: "::1",
+        WEB_PORT: "9001",
+        WEB_PASSWORD: "pw",
+        RESOURCE_SHARE_TZ: "America/New_York",
+        LOG_LEVEL: "debug",
+        RESOURCE_SHARE_REPLAY_DAYS: "7",
+        UNRELATED: "ignored",
+      },
+      ZONE,
+    );
+    expect(parsed).toEqual({
+      ok: true,
+      config: {
+        databaseUrl: "libsql://db.example.org",
+        databaseAuthToken: "tok",
+        host: "0.0.0.0",
+        port: 9000,
+        webHost: "::1",
+        webPort: 9001,
+        webPassword: "pw",
+        timeZone: "America/New_York",
+        logLevel: "debug",
+        replayWindowDays: 7,
+      },
+    });
+  });
+
+  // [variable, bad value]
+  const bad: [string, string][] = [
+    ["PORT", "http"],
+    ["PORT", "65536"],
+    ["PORT", "-1"],
+    ["PORT", "80.5"],
+    ["WEB_PORT", "eighty"],
+    ["RESOURCE_SHARE_TZ", "Mars/Olympus_Mons"],
+    ["LOG_LEVEL", "verbose"],
+    ["RESOURCE_SHARE_REPLAY_DAYS", "0"],
+    ["RESOURCE_SHARE_REPLAY_DAYS", "a week"],
+    ["RESOURCE_SHARE_REPLAY_DAYS", "3651"],
+    ["DATABASE_URL", "data/resource_tracking.db"],
+  ];
+
+  it.each(bad)("%s=%j is refused with one line naming the variable", (name, value) => {
+    const parsed = parseConfig({ [name]: value }, ZONE);
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.message).not.toContain("\n");
+    expect(parsed.message).toMatch(new RegExp(`^Invalid setting: ${name}\\b`));
+    // The message says what would be right, not only that it is wrong.
+    expect(parsed.message).toMatch(/must/);
+  });
+
+  it("names the bad variable even when others are fine", () => {
+    const parsed = parseConfig({ PORT: "8000", LOG_LEVEL: "loud", RESOURCE_SHARE_TZ: "UTC" }, ZONE);
+    expect(parsed).toMatchObject({ ok: false, message: expect.stringMatching(/^Invalid setting: LOG_LEVEL /) });
+  });
+
+  it("never repeats a database URL, which may carry credentials", () => {
+    const secretUrl = "postgres://admin:hunter2@db.example.org/?authToken=s3cr3t";
+    const parsed = parseConfig({ DATABASE_URL: secretUrl, DATABASE_AUTH_TOKEN: "tok-xyz", WEB_PASSWORD: "pw-xyz" }, ZONE);
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.message).toMatch(/^Invalid setting: DATABASE_URL/);
+    for (const secret of ["hunter2", "s3cr3t", "admin", "tok-xyz", "pw-xyz"]) expect(parsed.message).not.toContain(secret);
+  });
+
+  it("never repeats the token or the password when another variable is wrong", () => {
+    const parsed = parseConfig({ PORT: "x", DATABASE_AUTH_TOKEN: "tok-xyz", WEB_PASSWORD: "pw-xyz" }, ZONE);
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.message).not.toContain("tok-xyz");
+    expect(parsed.message).not.toContain("pw-xyz");
+  });
+});
