@@ -25,7 +25,7 @@ export interface IngestBatchOutput {
 /**
  * Stores a backlog of reports, all or none: one invalid report rejects the
  * batch and stores nothing, with every problem named by its index.
- * @example tsx runner invoke ingestBatch '[{"claude_name":"Sparkle-Orange","cache_read_increment":10,"mode":"autonomy","event_id":"a1","timestamp":"2026-01-02T03:04:05Z"}]'
+ * @example tsx runner invoke ingestBatch '[{"claude_name":"Sparkle-Orange","cache_read_increment":10,"mode":"autonomy","event_id":"a1"}]'
  */
 export async function ingestBatch(input: unknown, ctx: Context): Promise<Result<IngestBatchOutput>> {
   const list = validate(batchSchema, input);

@@ -91,21 +91,29 @@ export async function startRunner(
   };
 }
 
-/** Runs `runner invoke NAME json` to completion. */
-export async function runInvoke(
-  name: string,
-  json: string | undefined,
+/** Runs `runner ARGS...` to completion. */
+export async function runRunner(
+  args: string[],
   env: Record<string, string>,
   { cwd = ROOT }: { cwd?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const args = ["--import", TSX, RUNNER, "invoke", name, ...(json === undefined ? [] : [json])];
-  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", TSX, RUNNER, ...args], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const [code] = (await once(child, "exit")) as [number | null];
   return { code, stdout, stderr };
+}
+
+/** Runs `runner invoke NAME json` to completion. */
+export function runInvoke(
+  name: string,
+  json: string | undefined,
+  env: Record<string, string>,
+  options: { cwd?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runRunner(["invoke", name, ...(json === undefined ? [] : [json])], env, options);
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
