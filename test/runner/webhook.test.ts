@@ -1,3 +1,5 @@
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sharedTempDir, sqlite3, sqlite3Rows, tempDatabasePath } from "../support/database.ts";
@@ -118,6 +120,14 @@ describe("POST /resource-share/increment: the clients in the field", () => {
     expect(a.json.id).not.toBe(999999);
   });
 
+  it("stores the name trimmed of surrounding whitespace, so one agent stays one agent", async () => {
+    const a = await postIncrement({ claude_name: "  Trim-Me\t", cache_read_increment: 4, mode: "autonomy" });
+    expect(a.status).toBe(200);
+    expect(a.json.claude_name).toBe("Trim-Me");
+    expect(rowsOf("Trim-Me")).toEqual([expect.objectContaining({ id: a.json.id })]);
+    expect(sqlite3Rows(path, "SELECT name FROM claude_identities WHERE name LIKE '%Trim-Me%'")).toEqual([{ name: "Trim-Me" }]);
+  });
+
   it("stores a replayed report at the client's timestamp when it lies inside the replay window", async () => {
     const at = new Date(Date.now() - 3 * 86_400_000);
     at.setUTCMilliseconds(250);
@@ -173,7 +183,8 @@ describe("POST /resource-share/increment: bad input", () => {
     ["an empty body", "", 400, /not valid JSON/],
   ];
 
-  it.each(cases)("%s: answers %i naming the problem and stores nothing", async (_what, body, status, names) => {
+  it.each(cases.map(([what, body, status, names]) => [what, status, body, names] as const))(
+    "%s: answers %i naming the problem and stores nothing", async (_what, status, body, names) => {
     const before = rowCount();
     const a = await request("POST", "/resource-share/increment", { body, headers: JSON_TYPE });
     expect(a.status).toBe(status);
@@ -417,6 +428,45 @@ describe("read routes", () => {
     expect(a.status).toBe(404);
     expect(a.json).toMatchObject({ status: "error", error: "not_found" });
     expect(a.json.message).toContain("README");
+  });
+});
+
+describe("a database that cannot take the write", () => {
+  it("answers 503 with Retry-After while another process holds the write lock, and 200 again once it is released", async () => {
+    const dbPath = tempDatabasePath();
+    const own = await startRunner("serve", { DATABASE_URL: `file:${dbPath}` });
+    const report = { claude_name: "Locked-Out", cache_read_increment: 1, mode: "autonomy" };
+    const url = `${own.url}/resource-share/increment`;
+    expect((await postJson(url, report)).status).toBe(200);
+    // A person's sqlite3 session with a write transaction left open.
+    const shell = spawn("sqlite3", [dbPath], { stdio: ["pipe", "ignore", "ignore"] });
+    const shellExited = once(shell, "exit");
+    try {
+      shell.stdin.write("BEGIN IMMEDIATE;\nINSERT INTO claude_identities (name) VALUES ('shell-session');\n");
+      // Wait until the shell really holds the lock.
+      await expect.poll(() => {
+        try {
+          execFileSync("sqlite3", [dbPath, "PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK;"], { stdio: "pipe" });
+          return "free";
+        } catch {
+          return "locked";
+        }
+      }).toBe("locked");
+      const res = await fetch(url, { method: "POST", headers: JSON_TYPE, body: JSON.stringify(report) });
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+      const text = await res.text();
+      expect(text).not.toMatch(STACK);
+      expect(JSON.parse(text)).toMatchObject({ status: "error", error: "unavailable" });
+    } finally {
+      shell.stdin.end("ROLLBACK;\n");
+      await shellExited;
+    }
+    // The lock is gone: the next reports are stored (the connection recovered).
+    expect((await postJson(url, report)).status).toBe(200);
+    expect((await postJson(url, report)).status).toBe(200);
+    expect(sqlite3Rows(dbPath, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 3 }]);
+    expect(await own.stop()).toBe(0);
   });
 });
 
