@@ -2,7 +2,7 @@ import type { Context } from "../shared/context.ts";
 import { invalid, ok, type Result } from "../shared/result.ts";
 import { validate } from "../shared/validate.ts";
 import { reportSchema, toRow, type IncrementRow } from "./report.ts";
-import { storeIncrements } from "./store.ts";
+import { storeIncrements, type StoredIncrement } from "./store.ts";
 
 export interface IngestOutput {
   status: "success";
@@ -22,13 +22,14 @@ export function parseReport(input: unknown, ctx: Pick<Context, "now" | "config">
   return ok(row);
 }
 
-export function describeStored(row: IncrementRow, stored: { id: number; duplicate: boolean }): IngestOutput {
+/** The answer for one report: what the database holds, which for a repeated event id is the first report. */
+export function describeStored(row: IncrementRow, stored: StoredIncrement): IngestOutput {
   return {
     status: "success",
     claude_name: row.claude_name,
-    tokens_recorded: row.cache_read_increment,
+    tokens_recorded: stored.cache_read_increment,
     id: stored.id,
-    timestamp: row.timestamp,
+    timestamp: stored.timestamp,
     duplicate: stored.duplicate,
   };
 }

@@ -6,6 +6,9 @@ export interface StoredIncrement {
   id: number;
   /** True when this event id was stored before: nothing new was written. */
   duplicate: boolean;
+  /** The stored row's time and tokens: for a duplicate, those of the first report. */
+  timestamp: string;
+  cache_read_increment: number;
 }
 
 const REGISTER = `INSERT INTO claude_identities (name, first_seen, last_seen, active) VALUES (?, ?, ?, 1)
@@ -17,7 +20,8 @@ const INSERT = `INSERT INTO resource_share_increments
   ON CONFLICT (claude_name, event_id) DO NOTHING
   RETURNING id`;
 
-const FIND_EVENT = "SELECT id FROM resource_share_increments WHERE claude_name = ? AND event_id = ?";
+const FIND_EVENT =
+  "SELECT id, timestamp, cache_read_increment FROM resource_share_increments WHERE claude_name = ? AND event_id = ?";
 
 /**
  * Stores rows in one atomic batch: all or none. A row whose event id is
@@ -41,10 +45,15 @@ export async function storeIncrements(db: Db, rows: IncrementRow[]): Promise<Sto
     i++; // REGISTER
     const inserted = results[i++]!.rows[0];
     if (r.event_id === null) {
-      stored.push({ id: Number(inserted!.id), duplicate: false });
+      stored.push({ id: Number(inserted!.id), duplicate: false, timestamp: r.timestamp, cache_read_increment: r.cache_read_increment });
     } else {
-      const found = results[i++]!.rows[0];
-      stored.push({ id: Number(found!.id), duplicate: inserted === undefined });
+      const found = results[i++]!.rows[0]!;
+      stored.push({
+        id: Number(found.id),
+        duplicate: inserted === undefined,
+        timestamp: String(found.timestamp),
+        cache_read_increment: Number(found.cache_read_increment),
+      });
     }
   }
   return stored;

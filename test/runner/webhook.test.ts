@@ -269,6 +269,16 @@ describe("POST /resource-share/increment: idempotency", () => {
     expect(rowsOf("Idem-Header")).toEqual([expect.objectContaining({ event_id: "evt-header-1" })]);
   });
 
+  it("answers a repeated event id with what was stored the first time, not with the repeat's figures", async () => {
+    const at = new Date(Date.now() - 3_600_000).toISOString();
+    const first = await postIncrement({ claude_name: "Idem-Changed", cache_read_increment: 70, mode: "autonomy", event_id: "chg-1", timestamp: at });
+    // A buggy client reuses the id for a different report: nothing new is stored, and the answer says so truthfully.
+    const second = await postIncrement({ claude_name: "Idem-Changed", cache_read_increment: 9999, mode: "autonomy", event_id: "chg-1" });
+    expect(second.status).toBe(200);
+    expect(second.json).toMatchObject({ id: first.json.id, duplicate: true, tokens_recorded: 70, timestamp: at });
+    expect(rowsOf("Idem-Changed")).toEqual([expect.objectContaining({ cache_read_increment: 70, timestamp: at })]);
+  });
+
   it("keeps the same event id from two different agents apart", async () => {
     const a = await postIncrement({ claude_name: "Idem-A", cache_read_increment: 1, mode: "autonomy", event_id: "shared-id" });
     const b = await postIncrement({ claude_name: "Idem-B", cache_read_increment: 1, mode: "autonomy", event_id: "shared-id" });
