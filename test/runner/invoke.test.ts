@@ -80,5 +80,6 @@ describe("runner invoke", () => {
       expect([name, runs[i]!.code], runs[i]!.stderr).toEqual([name, 0]);
       expect(() => JSON.parse(runs[i]!.stdout), name).not.toThrow();
     });
-  });
+    // One process per handler: give a loaded machine room.
+  }, 180_000);
 });

@@ -279,6 +279,16 @@ describe("POST /resource-share/increment: idempotency", () => {
     expect(rowsOf("Idem-Changed")).toEqual([expect.objectContaining({ cache_read_increment: 70, timestamp: at })]);
   });
 
+  it("stores an event id once when the same report arrives many times at once", async () => {
+    const before = rowCount();
+    const report = { claude_name: "Idem-Burst", cache_read_increment: 3, mode: "autonomy", event_id: "burst-1" };
+    const answers = await Promise.all(Array.from({ length: 20 }, () => postIncrement(report)));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    expect(new Set(answers.map((a) => a.json.id)).size).toBe(1);
+    expect(answers.filter((a) => !a.json.duplicate)).toHaveLength(1);
+    expect(rowCount()).toBe(before + 1);
+  });
+
   it("keeps the same event id from two different agents apart", async () => {
     const a = await postIncrement({ claude_name: "Idem-A", cache_read_increment: 1, mode: "autonomy", event_id: "shared-id" });
     const b = await postIncrement({ claude_name: "Idem-B", cache_read_increment: 1, mode: "autonomy", event_id: "shared-id" });
