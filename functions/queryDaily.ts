@@ -56,21 +56,31 @@ export async function queryDaily(input: unknown, ctx: Context): Promise<Result<D
   if (issues.length > 0) return invalid(issues);
 
   // One read transaction, so a day closed meanwhile is seen with its rows.
+  // A day is closed when closed_days says so for this zone, or when the
+  // table has rows for it but closed_days has no record: the original
+  // system closed it (days before the first increment are never recomputed).
   const byAgent = name === undefined ? "" : " AND claude_name = ?";
+  const closedDates = `SELECT date FROM closed_days WHERE date >= ? AND date <= ? AND time_zone = ?`;
   const [closedRs, rowsRs] = await ctx.db.batch(
     [
-      { sql: "SELECT date, closed_at FROM closed_days WHERE date >= ? AND date <= ? AND time_zone = ?", args: [from, to, zone] },
+      {
+        sql: `SELECT date, closed_at FROM closed_days WHERE date >= ? AND date <= ? AND time_zone = ?
+          UNION ALL
+          SELECT date, max(last_updated) FROM daily_resource_share
+            WHERE date >= ? AND date <= ? AND date NOT IN (SELECT date FROM closed_days) GROUP BY date`,
+        args: [from, to, zone, from, to],
+      },
       {
         sql: `SELECT ${DAY_COLUMNS.join(", ")} FROM daily_resource_share
           WHERE date >= ? AND date <= ?${byAgent}
-            AND date IN (SELECT date FROM closed_days WHERE date >= ? AND date <= ? AND time_zone = ?)
+            AND (date IN (${closedDates}) OR date NOT IN (SELECT date FROM closed_days))
           ORDER BY date, claude_name`,
         args: [from, to, ...(name === undefined ? [] : [name]), from, to, zone],
       },
     ],
     "read",
   );
-  const closedAt = new Map(closedRs!.rows.map((r) => [String(r.date), String(r.closed_at)]));
+  const closedAt = new Map(closedRs!.rows.map((r) => [String(r.date), r.closed_at === null ? null : String(r.closed_at)]));
   const days = daysBetween(from, to).map((date) => ({ date, closed: closedAt.has(date), closed_at: closedAt.get(date) ?? null }));
   // Days after today have no reports yet: nothing to sum.
   const liveDays = days.filter((d) => !d.closed && d.date <= today).map((d) => d.date);

@@ -101,4 +101,19 @@ describe("queryDaily", () => {
     if (!result.ok) expect(result.error.issues?.find((i) => i.field === field)?.message).toContain(message);
     expect(sqlite3(db.path, "SELECT count(*) FROM closed_days").trim()).toBe("0");
   });
+
+  it("shows days the original system closed from the table, and the catch-up leaves those before the first increment alone", async () => {
+    const db = await seeded();
+    // As aggregate_daily.py left it: a summary row for a day whose increments are gone.
+    sqlite3(
+      db.path,
+      `INSERT INTO daily_resource_share (claude_name, date, autonomous_tokens, collaborative_tokens, total_tokens, last_updated)
+       VALUES ('Sparkle-Orange', '2026-03-25', 70, 30, 100, '2026-03-26 00:00:05')`,
+    );
+    const before = await queryDaily({ from: "2026-03-25", to: "2026-03-25" }, ctxAt(db.db));
+    expect(before.ok && before.value.days).toEqual([{ date: "2026-03-25", closed: true, closed_at: "2026-03-26 00:00:05" }]);
+    expect(before.ok && pick(before.value.rows)).toEqual([["2026-03-25", "Sparkle-Orange", 100, true]]);
+    expect((await aggregateDay({}, ctxAt(db.db))).ok).toBe(true);
+    expect(sqlite3Rows(db.path, "SELECT total_tokens FROM daily_resource_share WHERE date = '2026-03-25'")).toEqual([{ total_tokens: 100 }]);
+  });
 });
