@@ -1,5 +1,7 @@
-import { describe, expect, it } from "vitest";
-import { nextMidnight } from "../../runner/daily.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { nextMidnight, scheduleDailyCatchUp } from "../../runner/daily.ts";
+import { createLogger } from "../../runner/log.ts";
+import { parseConfig } from "../../shared/config.ts";
 import { openTestDatabase, sqlite3Rows } from "../support/database.ts";
 import { insertIncrements } from "../support/increments.ts";
 import { postJson, startRunner, type RunningProcess } from "../support/server.ts";
@@ -85,5 +87,43 @@ describe("runner start and serve", () => {
     const todayRes = await fetch(`${server.url}/resource/today/Quill-Blue`);
     expect(await todayRes.json()).toMatchObject({ claude_name: "Quill-Blue", autonomous_tokens: 5, date: body.today });
     expect(await server.stop()).toBe(0);
+  });
+});
+
+describe("scheduleDailyCatchUp", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("closes each day at the next local midnight, re-armed across the 23-hour day", async () => {
+    const db = await openTestDatabase();
+    await insertIncrements(db.db, [
+      { claude_name: "Sparkle-Orange", timestamp: "2026-03-27T12:00:00.000Z", mode: "autonomy", cache_read_increment: 1 },
+      { claude_name: "Sparkle-Orange", timestamp: "2026-03-28T12:00:00.000Z", mode: "autonomy", cache_read_increment: 2 },
+      { claude_name: "Sparkle-Orange", timestamp: "2026-03-29T12:00:00.000Z", mode: "autonomy", cache_read_increment: 3 },
+    ]);
+    const parsed = parseConfig({ DATABASE_URL: `file:${db.path}`, RESOURCE_SHARE_TZ: "Europe/London" }, "UTC");
+    if (!parsed.ok) throw new Error(parsed.message);
+    const lines: string[] = [];
+    const log = createLogger("info", { withTime: false, out: { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream });
+    // Only the clock and timers are simulated; the database is real.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"], now: Date.parse("2026-03-28T23:59:00Z") });
+    const closedDays = () => sqlite3Rows<{ date: string }>(db.path, "SELECT date FROM closed_days ORDER BY date").map((r) => r.date);
+
+    const stop = scheduleDailyCatchUp(parsed.config, db, log);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(closedDays()).toEqual(["2026-03-27"]); // at start: up to yesterday
+
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(closedDays()).toEqual(["2026-03-27"]);
+    await vi.advanceTimersByTimeAsync(1); // 2026-03-29 00:00 GMT
+    expect(closedDays()).toEqual(["2026-03-27", "2026-03-28"]);
+
+    // The 29th lasts 23 hours: the next midnight is 23:00 UTC, not 00:00.
+    await vi.advanceTimersByTimeAsync(23 * 3_600_000 - 1);
+    expect(closedDays()).toEqual(["2026-03-27", "2026-03-28"]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(closedDays()).toEqual(["2026-03-27", "2026-03-28", "2026-03-29"]);
+    stop();
+    await vi.advanceTimersByTimeAsync(25 * 3_600_000);
+    expect(closedDays()).toEqual(["2026-03-27", "2026-03-28", "2026-03-29"]);
   });
 });
