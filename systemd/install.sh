@@ -18,6 +18,9 @@
 #   --node PATH        node binary (default: the one on PATH)
 set -euo pipefail
 
+# bash 5.2 expands & in ${var//pattern/replacement}; paths are taken literally.
+shopt -u patsub_replacement 2>/dev/null || true
+
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 UNITS=(resource-share-server.service resource-share-web.service resource-share-daily-aggregate.service resource-share-daily-aggregate.timer)
 STARTED=(resource-share-server.service resource-share-web.service resource-share-daily-aggregate.timer)
@@ -53,8 +56,10 @@ done
 
 if [[ $action == uninstall ]]; then
   [[ $EUID -eq 0 ]] || die "run as root (sudo) to remove system units"
-  systemctl disable --now "${UNITS[@]}" 2>/dev/null || true
-  for unit in "${UNITS[@]}"; do rm -f "$UNIT_DIR/$unit"; done
+  for unit in "${UNITS[@]}"; do
+    systemctl disable --now "$unit" 2>/dev/null || true
+    rm -f "$UNIT_DIR/$unit"
+  done
   systemctl daemon-reload
   echo "Removed the Resource-Share units. Kept: the data directory, $env_file, user $user and group $group (remove them by hand if wanted)."
   exit 0
@@ -66,6 +71,12 @@ data_dir="${data_dir:-$prefix/data}"
 [[ -n $node && -x $node ]] || die "node not found; install Node.js 20 or give --node /path/to/node"
 node="$(readlink -f "$node")"
 [[ -f $prefix/runner/index.ts ]] || die "$prefix is not a Resource-Share checkout (no runner/index.ts); give --prefix"
+# Unit files split on whitespace; quoting every path is not worth the risk.
+for path in "$prefix" "$data_dir" "$env_file" "$node"; do
+  [[ $path != *[[:space:]]* ]] || die "paths with spaces are not supported: \"$path\""
+done
+node_major="$("$node" -p 'process.versions.node.split(".")[0]')"
+(( node_major >= 20 )) || die "$node is Node.js $node_major; Resource-Share needs 20 or later (give --node)"
 
 if [[ -z $zone && -r $env_file ]]; then
   zone="$(sed -n 's/^RESOURCE_SHARE_TZ=//p' "$env_file" | tail -n 1 | tr -d '"'"'" )"
@@ -115,6 +126,8 @@ if ! id -u "$user" >/dev/null 2>&1; then
   echo "Created user $user"
 fi
 install -d -o "$user" -g "$group" -m 0750 "$data_dir"
+# A database first made by hand (as root, say) must become the service's.
+chown -R "$user:$group" "$data_dir"
 
 if [[ ! -e $env_file ]]; then
   install -d -m 0755 "$(dirname "$env_file")"
@@ -137,6 +150,8 @@ fi
 
 render_to "$UNIT_DIR"
 systemctl daemon-reload
-systemctl enable --now "${STARTED[@]}"
+systemctl enable "${STARTED[@]}"
+# restart, not start: a re-install must bring running services onto the new units.
+systemctl restart "${STARTED[@]}"
 echo "Installed and started: ${STARTED[*]}"
 echo "Check: systemctl status resource-share-server; systemctl list-timers resource-share-daily-aggregate.timer"
