@@ -6,12 +6,25 @@ import type { Logger } from "./log.ts";
 
 /** Helpers that both HTTP servers (webhook and viewer) use. */
 
+/**
+ * The request path for a log line, as sent (still percent-encoded):
+ * `c.req.path` is decoded, so `%0A` in a URL would start a forged line.
+ */
+export function loggedPath(c: HonoContext): string {
+  const url = c.req.url;
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const end = url.search(/[?#]/);
+  const path = start < 0 ? "/" : url.slice(start, end < start ? undefined : end);
+  // Any control character left (the URL parser keeps none, but be sure) is escaped.
+  return path.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => encodeURIComponent(ch));
+}
+
 /** `METHOD path status duration` for every request, to stdout (journald). */
 export function accessLog(log: Logger): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now();
     await next();
-    log.info(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - started).toFixed(1)}ms`);
+    log.info(`${c.req.method} ${loggedPath(c)} ${c.res.status} ${(performance.now() - started).toFixed(1)}ms`);
   };
 }
 

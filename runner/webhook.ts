@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { handlers } from "../functions/index.ts";
 import type { Context, Db, HandlerConfig } from "../shared/context.ts";
 import { isUnavailable } from "../shared/db.ts";
-import { accessLog, answer, limitBody, readJson } from "./http.ts";
+import { accessLog, answer, limitBody, loggedPath, readJson } from "./http.ts";
 import type { Logger } from "./log.ts";
 import { failureBody } from "./outcome.ts";
 
@@ -77,11 +77,11 @@ export function createWebhookApp({ db, config, log, now = () => new Date() }: We
 
   app.onError((err, c) => {
     if (isUnavailable(err)) {
-      log.error(`database unavailable during ${c.req.method} ${c.req.path}: ${err.message}`);
+      log.error(`database unavailable during ${c.req.method} ${loggedPath(c)}: ${err.message}`);
       c.header("Retry-After", "5");
       return c.json({ status: "error", error: "unavailable", message: "The database cannot take writes right now; nothing was stored. Retry shortly." }, 503);
     }
-    log.error(`unexpected fault in ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
+    log.error(`unexpected fault in ${c.req.method} ${loggedPath(c)}: ${err.stack ?? err.message}`);
     return c.json({ status: "error", error: "internal", message: "Unexpected fault; the server log has the details." }, 500);
   });
 

@@ -451,6 +451,18 @@ describe("read routes", () => {
   });
 });
 
+describe("the access log", () => {
+  it("writes one line per request, with the path as sent so an encoded newline cannot forge a line", async () => {
+    await request("GET", "/resource/today/Log%0AINFO%20POST%20/forged%20200");
+    await request("GET", "/no%0D%0Aroute");
+    await expect.poll(() => server.output()).toContain("/no%0D%0Aroute 404");
+    const lines = server.output().split("\n");
+    expect(lines.filter((l) => l.startsWith("INFO POST /forged"))).toEqual([]);
+    expect(lines.some((l) => /INFO GET \/resource\/today\/Log%0AINFO%20POST%20\/forged%20200 404 /.test(l))).toBe(true);
+    expect(lines.filter((l) => l.includes("route 404") && !l.includes("/no%0D%0Aroute 404"))).toEqual([]);
+  });
+});
+
 describe("a database that cannot take the write", () => {
   it("answers 503 with Retry-After while another process holds the write lock, and 200 again once it is released", async () => {
     const dbPath = tempDatabasePath();
