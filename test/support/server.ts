@@ -29,7 +29,7 @@ export async function startRunner(
   env: Record<string, string>,
   {
     waitFor = /listening on (http:\/\/[\d.:[\]]+)/,
-    timeoutMs = 20_000,
+    timeoutMs = 45_000,
     cwd = ROOT,
     stopAfterEach = true,
   }: {
