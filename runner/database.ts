@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DEFAULT_DATABASE_URL, type Config } from "../shared/config.ts";
+import type { IntMode } from "@libsql/client";
 import { openDatabase, type Database } from "../shared/db.ts";
 import { migrate } from "../shared/migrations.ts";
 
@@ -48,25 +49,37 @@ function checkFile(config: Config, path: string, queryOnly: boolean): void {
  */
 export async function openConfigured(
   config: Config,
-  { queryOnly = false, busyTimeoutMs }: { queryOnly?: boolean; busyTimeoutMs?: number } = {},
+  {
+    queryOnly = false,
+    busyTimeoutMs,
+    intMode,
+    settings = { url: "DATABASE_URL", token: "DATABASE_AUTH_TOKEN" },
+  }: {
+    queryOnly?: boolean;
+    busyTimeoutMs?: number;
+    intMode?: IntMode;
+    /** The settings named in error messages (the copy tool's destination has its own). */
+    settings?: { url: string; token: string };
+  } = {},
 ): Promise<Database> {
   const path = filePath(config.databaseUrl);
   if (path) checkFile(config, path, queryOnly);
-  const where = path ?? "the libSQL server in DATABASE_URL";
+  const where = path ?? `the libSQL server in ${settings.url}`;
+  const options = { url: config.databaseUrl, authToken: config.databaseAuthToken, busyTimeoutMs, intMode };
   let db: Database | undefined;
   try {
-    db = await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken, busyTimeoutMs });
+    db = await openDatabase(options);
     await migrate(db.client);
     if (!queryOnly) return db;
     db.close();
-    return await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken, busyTimeoutMs, queryOnly: true });
+    return await openDatabase({ ...options, queryOnly: true });
   } catch (err) {
     db?.close();
-    throw describeOpenError(err, where);
+    throw describeOpenError(err, where, settings);
   }
 }
 
-function describeOpenError(err: unknown, where: string): Error {
+function describeOpenError(err: unknown, where: string, settings: { url: string; token: string }): Error {
   const e = err as { code?: string; message?: string };
   const text = `${e.code ?? ""} ${e.message ?? ""}`;
   if (/NOTADB|not a database|CORRUPT|malformed/i.test(text))
@@ -78,6 +91,6 @@ function describeOpenError(err: unknown, where: string): Error {
   if (/CANTOPEN|READONLY|permission/i.test(text))
     return new StartupError(`Cannot open ${where} for writing: ${e.message}. Check the file's permissions and free disk space.`);
   if (/fetch failed|ECONNREFUSED|ENOTFOUND|401|403|Unauthorized/i.test(text))
-    return new StartupError(`Cannot reach ${where}: ${e.message}. Check DATABASE_URL, DATABASE_AUTH_TOKEN and that the server runs.`);
+    return new StartupError(`Cannot reach ${where}: ${e.message}. Check ${settings.url}, ${settings.token} and that the server runs.`);
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -13,6 +13,8 @@ export function helpText(): string {
     "                            (the daily timer's command; same as invoke aggregateDay '{}')",
     "  invoke NAME ['{json}']    run one handler and print its JSON result; '-' reads the JSON from stdin",
     "                            exit 0 done, 1 input refused, 2 fault",
+    "  copy --to URL             copy every row into another database (file <-> libSQL server),",
+    "                            resumable, verified by row counts and sums; copy --help for more",
     "  --help                    this text",
     "",
     "Handlers:",

@@ -1,3 +1,4 @@
+import { copyCommand } from "./copy.ts";
 import { StartupError, openConfigured } from "./database.ts";
 import { loadConfig, loggerFor } from "./environment.ts";
 import { helpText } from "./help.ts";
@@ -20,6 +21,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return invoke(config, rest[0], rest[1]);
     case "aggregate": // the daily timer's command: catch up every day not closed
       return invoke(config, "aggregateDay", "{}");
+    case "copy":
+      return copyCommand(config, rest);
     case "serve":
     case "start": {
       const log = loggerFor(config);

@@ -16,6 +16,8 @@ export interface Config {
   timeZone: string;
   logLevel: LogLevel;
   replayWindowDays: number;
+  /** Token for the destination of `runner copy --to`, when it is a libSQL server. */
+  copyToAuthToken: string | undefined;
 }
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -46,6 +48,7 @@ function envSchema(machineZone: string) {
       DEFAULT_DATABASE_URL,
     ),
     DATABASE_AUTH_TOKEN: v.optional(v.string()),
+    COPY_TO_AUTH_TOKEN: v.optional(v.string()),
     HOST: v.optional(nonEmpty("HOST", "an address to listen on, e.g. 127.0.0.1"), "127.0.0.1"),
     PORT: v.optional(port("PORT"), "8765"),
     WEB_HOST: v.optional(nonEmpty("WEB_HOST", "an address to listen on, e.g. 127.0.0.1"), "127.0.0.1"),
@@ -98,6 +101,7 @@ export function parseConfig(env: Record<string, string | undefined>, machineZone
       timeZone: e.RESOURCE_SHARE_TZ,
       logLevel: e.LOG_LEVEL,
       replayWindowDays: e.RESOURCE_SHARE_REPLAY_DAYS,
+      copyToAuthToken: e.COPY_TO_AUTH_TOKEN,
     },
   };
 }

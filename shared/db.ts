@@ -1,5 +1,6 @@
-import { createClient, type Client, type TransactionMode } from "@libsql/client";
+import { createClient, type Client, type IntMode, type TransactionMode } from "@libsql/client";
 import type { Db } from "./context.ts";
+import { readOnlyDb } from "./readOnly.ts";
 
 export interface DatabaseOptions {
   url: string;
@@ -8,6 +9,8 @@ export interface DatabaseOptions {
   queryOnly?: boolean;
   /** How long a write waits for another writer's lock before SQLITE_BUSY. */
   busyTimeoutMs?: number;
+  /** How integers are read; "bigint" keeps values beyond 2^53 exact (the copy tool). */
+  intMode?: IntMode;
 }
 
 export interface Database {
@@ -23,6 +26,8 @@ export interface Database {
   /**
    * The client for handlers, recovering by itself: a call that fails with
    * SQLITE_BUSY still fails, but the next call works once the lock is free.
+   * On a query-only connection to a server (which refuses PRAGMA
+   * query_only) it is the read-only guard of readOnly.ts instead.
    */
   db: Db;
   close(): void;
@@ -33,7 +38,8 @@ export interface Database {
  * connection (so per-connection PRAGMAs hold for every statement), WAL so
  * readers never block the writer, synchronous=NORMAL (survives a process
  * crash; power loss may drop the last commits). A libSQL server refuses
- * these PRAGMAs, so none is sent there.
+ * these PRAGMAs, so none is sent there; query-only access to a server goes
+ * through readOnlyDb instead.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
@@ -42,6 +48,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     ...(options.authToken ? { authToken: options.authToken } : {}),
     concurrency: 1,
     timeout: busyTimeoutMs,
+    ...(options.intMode ? { intMode: options.intMode } : {}),
   });
   const isFile = client.protocol === "file";
 
@@ -87,6 +94,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         return tx;
       })) as Client["transaction"],
   };
+  if (options.queryOnly && !isFile) return { client, isFile, recover, db: readOnlyDb(client), close: () => client.close() };
   return { client, isFile, recover, db, close: () => client.close() };
 }
 

@@ -1,0 +1,154 @@
+import type { InValue, Row } from "@libsql/client";
+import type { Db } from "../shared/context.ts";
+
+/** How one table is copied: its stored columns and the key chunks are cut by. */
+export interface TableShape {
+  name: string;
+  /** Stored columns in table order (generated columns are recomputed by the destination). */
+  columns: string[];
+  /** The INTEGER PRIMARY KEY column, or "rowid" for a table without one (then copied explicitly). */
+  key: string;
+  /** Columns whose sums are compared after the copy: the key, tokens, costs, counts... */
+  numeric: string[];
+}
+
+export interface TableTotals {
+  rows: number;
+  /** Column → sum: bigint for integer columns (exact), number for real ones. */
+  sums: Record<string, bigint | number>;
+}
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/**
+ * The data tables of a database, in creation order. The migration ledger is
+ * left out (the destination keeps its own, through the same migrations), as
+ * are SQLite's and the server's internal tables.
+ */
+export async function dataTables(db: Db): Promise<string[]> {
+  const rs = await db.execute(
+    `SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'
+       AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'libsql\\_%' ESCAPE '\\'
+       AND name NOT LIKE '\\_%' ESCAPE '\\' AND name <> 'schema_migrations'
+     ORDER BY rowid`,
+  );
+  return rs.rows.map((r) => String(r.name));
+}
+
+// SQLite's column affinity rules, for the columns worth summing.
+const INTEGER_TYPE = /INT/i;
+const REAL_TYPE = /REAL|FLOA|DOUB/i;
+
+export async function tableShape(db: Db, name: string): Promise<TableShape> {
+  const rs = await db.execute(`PRAGMA table_xinfo(${quote(name)})`);
+  // hidden: 0 an ordinary column, 2/3 generated (virtual/stored).
+  const stored = rs.rows.filter((r) => Number(r.hidden) === 0);
+  const pk = stored.filter((r) => Number(r.pk) > 0);
+  const rowidAlias = pk.length === 1 && String(pk[0]!.type).toUpperCase() === "INTEGER" ? String(pk[0]!.name) : undefined;
+  if (!rowidAlias) {
+    const withoutRowid = await db.execute(`SELECT rowid FROM ${quote(name)} LIMIT 0`).then(
+      () => false,
+      () => true,
+    );
+    if (withoutRowid) throw new Error(`Table ${name} is a WITHOUT ROWID table; the copy tool cannot cut it into chunks.`);
+  }
+  const columns = stored.map((r) => String(r.name));
+  const numeric = stored.filter((r) => INTEGER_TYPE.test(String(r.type)) || REAL_TYPE.test(String(r.type))).map((r) => String(r.name));
+  return { name, columns, key: rowidAlias ?? "rowid", numeric: rowidAlias ? numeric : ["rowid", ...numeric] };
+}
+
+/** Row count and the sum of every numeric column: what the copy is verified by. */
+export async function tableTotals(db: Db, shape: TableShape): Promise<TableTotals> {
+  const sums = (fn: "sum" | "total") =>
+    db.execute(`SELECT count(*) AS "#rows", ${shape.numeric.map((c) => `${fn}(${quote(c)}) AS ${quote(c)}`).join(", ") || "0"} FROM ${quote(shape.name)}`);
+  // sum() of integers is exact but stops at 2^63; total() always answers, as a float.
+  const rs = await sums("sum").catch((err: Error) => (/overflow/i.test(err.message) ? sums("total") : Promise.reject(err)));
+  const row = rs.rows[0]!;
+  const out: TableTotals = { rows: Number(row["#rows"]), sums: {} };
+  for (const c of shape.numeric) {
+    const v = row[c];
+    out.sums[c] = typeof v === "bigint" || typeof v === "number" ? v : 0n;
+  }
+  return out;
+}
+
+/** Floats summed in another order may differ in the last bits; integers must match exactly. */
+export function sameSum(a: bigint | number, b: bigint | number): boolean {
+  if (typeof a === "bigint" && typeof b === "bigint") return a === b;
+  const x = Number(a);
+  const y = Number(b);
+  return Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y));
+}
+
+export interface CopyProgress {
+  copied: number;
+  /** Rows the destination already held (an earlier, interrupted copy). */
+  skipped: number;
+}
+
+/**
+ * Copies one table in chunks ordered by its key. Each chunk is one INSERT,
+ * so it lands whole or not at all; a rerun starts after the largest key the
+ * destination already holds, so an interrupted copy resumes where it stopped.
+ */
+export async function copyTable(
+  from: Db,
+  to: Db,
+  shape: TableShape,
+  { chunkRows, onChunk }: { chunkRows: number; onChunk: (p: CopyProgress) => void },
+): Promise<CopyProgress> {
+  const t = quote(shape.name);
+  const key = quote(shape.key);
+  const explicitRowid = shape.key === "rowid";
+  const cols = explicitRowid ? ["rowid", ...shape.columns] : shape.columns;
+  const colList = cols.map(quote).join(", ");
+  const start = await to.execute(`SELECT max(${key}) AS last, count(*) AS n FROM ${t}`);
+  let last = start.rows[0]!.last as InValue;
+  const progress: CopyProgress = { copied: 0, skipped: Number(start.rows[0]!.n) };
+  const placeholders = `(${cols.map(() => "?").join(", ")})`;
+  for (;;) {
+    const chunk = await from.execute({
+      sql: `SELECT ${explicitRowid ? "rowid AS rowid, " : ""}${shape.columns.map(quote).join(", ")} FROM ${t}
+            ${last === null ? "" : `WHERE ${key} > ?`} ORDER BY ${key} LIMIT ?`,
+      args: last === null ? [chunkRows] : [last, chunkRows],
+    });
+    if (chunk.rows.length === 0) break;
+    const args = chunk.rows.flatMap((r: Row) => cols.map((c) => r[c] as InValue));
+    try {
+      await to.execute({ sql: `INSERT INTO ${t} (${colList}) VALUES ${chunk.rows.map(() => placeholders).join(", ")}`, args });
+    } catch (err) {
+      throw new Error(
+        `${shape.name}: the destination refused the rows after ${shape.key} ${String(last ?? 0)}: ${(err as Error).message}. ` +
+          "It holds other data than an earlier copy of this source; copy into an empty database.",
+        { cause: err },
+      );
+    }
+    last = chunk.rows[chunk.rows.length - 1]![shape.key] as InValue;
+    progress.copied += chunk.rows.length;
+    onChunk(progress);
+    if (chunk.rows.length < chunkRows) break;
+  }
+  await carrySequence(from, to, shape.name);
+  return progress;
+}
+
+/**
+ * AUTOINCREMENT never reuses an id, even of a deleted row: carry the
+ * source's counter over so the destination does not hand out ids the
+ * source already used.
+ */
+async function carrySequence(from: Db, to: Db, table: string): Promise<void> {
+  const hasSequence = async (db: Db) =>
+    (await db.execute("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'")).rows.length > 0;
+  if (!(await hasSequence(from)) || !(await hasSequence(to))) return;
+  const rs = await from.execute({ sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", args: [table] });
+  const seq = rs.rows[0]?.seq as InValue | undefined;
+  if (seq === undefined || seq === null) return;
+  await to.batch(
+    [
+      { sql: "UPDATE sqlite_sequence SET seq = ? WHERE name = ? AND seq < ?", args: [seq, table, seq] },
+      { sql: "INSERT INTO sqlite_sequence (name, seq) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)", args: [table, seq, table] },
+    ],
+    "write",
+  );
+}
