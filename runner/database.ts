@@ -90,7 +90,11 @@ function describeOpenError(err: unknown, where: string, settings: { url: string;
     return new StartupError(`${where} is locked by another process (a long sqlite3 session?). Close it and start again.`);
   if (/CANTOPEN|READONLY|permission/i.test(text))
     return new StartupError(`Cannot open ${where} for writing: ${e.message}. Check the file's permissions and free disk space.`);
-  if (/fetch failed|ECONNREFUSED|ENOTFOUND|401|403|Unauthorized/i.test(text))
+  if (/\b(401|403)\b|Unauthorized|AUTH_JWT/i.test(text))
+    return new StartupError(
+      `${where.charAt(0).toUpperCase()}${where.slice(1)} refused the credentials (${e.message}). Check ${settings.token}: it must be a token this server accepts, with write access.`,
+    );
+  if (/fetch failed|ECONNREFUSED|ENOTFOUND/i.test(text))
     return new StartupError(`Cannot reach ${where}: ${e.message}. Check ${settings.url}, ${settings.token} and that the server runs.`);
   return err instanceof Error ? err : new Error(String(err));
 }

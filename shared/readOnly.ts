@@ -58,12 +58,13 @@ export function readOnlyDb(client: Client): Db {
   }
   return {
     protocol: client.protocol,
-    execute: ((stmt: InStatement | string, args?: unknown) => {
+    // async: a refusal arrives as a rejected promise, like the server's own errors.
+    execute: (async (stmt: InStatement | string, args?: unknown) => {
       const s: InStatement = typeof stmt === "string" && args !== undefined ? ({ sql: stmt, args } as InStatement) : stmt;
       checkReadStatement(s);
       return inRolledBack((tx) => tx.execute(s));
     }) as Client["execute"],
-    batch(stmts: InStatement[], _mode?: TransactionMode): Promise<ResultSet[]> {
+    async batch(stmts: InStatement[], _mode?: TransactionMode): Promise<ResultSet[]> {
       stmts.forEach(checkReadStatement);
       return inRolledBack((tx) => tx.batch(stmts));
     },
@@ -71,11 +72,11 @@ export function readOnlyDb(client: Client): Db {
       if (mode !== undefined && mode !== "read") throw new ReadOnlyError(`a "${mode}" transaction was refused`);
       const tx = await client.transaction("read");
       const inner = { execute: tx.execute.bind(tx), batch: tx.batch.bind(tx), rollback: tx.rollback.bind(tx) };
-      tx.execute = (stmt) => {
+      tx.execute = async (stmt) => {
         checkReadStatement(stmt);
         return inner.execute(stmt);
       };
-      tx.batch = (stmts) => {
+      tx.batch = async (stmts) => {
         stmts.forEach(checkReadStatement);
         return inner.batch(stmts);
       };
