@@ -7,7 +7,10 @@ export interface DatabaseOptions {
   authToken?: string | undefined;
   /** Refuse every write on this connection (the viewer, the SQL console). */
   queryOnly?: boolean;
-  /** How long a write waits for another writer's lock before SQLITE_BUSY. */
+  /**
+   * How long a write waits for another writer's lock before SQLITE_BUSY; on
+   * a server, how long any call waits for the answer.
+   */
   busyTimeoutMs?: number;
   /** How integers are read; "bigint" keeps values beyond 2^53 exact (the copy tool). */
   intMode?: IntMode;
@@ -49,8 +52,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     concurrency: 1,
     timeout: busyTimeoutMs,
     ...(options.intMode ? { intMode: options.intMode } : {}),
+    // The client's `timeout` applies to files only: over HTTP, abort the request itself.
+    fetch: (request: Request) => fetch(request, { signal: AbortSignal.timeout(busyTimeoutMs) }),
   });
   const isFile = client.protocol === "file";
+  const isWebSocket = client.protocol === "ws" || client.protocol === "wss";
 
   async function applySettings(): Promise<void> {
     if (!isFile) return;
@@ -75,7 +81,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     await applySettings();
   }
   const guard = <T>(call: () => Promise<T>): Promise<T> =>
-    call().catch(async (err: unknown) => {
+    (isWebSocket ? withDeadline(call(), busyTimeoutMs, async () => client.reconnect()) : call()).catch(async (err: unknown) => {
       if (isBusy(err)) await recover().catch(() => undefined);
       throw err;
     });
@@ -98,14 +104,34 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return { client, isFile, recover, db, close: () => client.close() };
 }
 
+/** What a call to a server that did not answer in time fails with. */
+export class ServerTimeoutError extends Error {
+  readonly code = "SERVER_TIMEOUT";
+}
+
+/**
+ * A WebSocket to a server that stopped answering would hang its callers:
+ * give up after the deadline and open a fresh socket for the next call.
+ */
+function withDeadline<T>(work: Promise<T>, ms: number, reset: () => Promise<void>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void reset().catch(() => undefined);
+      reject(new ServerTimeoutError(`The libSQL server did not answer within ${ms} ms.`));
+    }, ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** Errors that mean "the database cannot take this write right now", not "this write is wrong". */
 export function isUnavailable(err: unknown): boolean {
   const e = err as { code?: string; rawCode?: number; message?: string; cause?: unknown } | undefined;
   const code = e?.code ?? "";
   if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY)/.test(code)) return true;
-  if (code === "SERVER_ERROR" || code === "HRANA_WEBSOCKET_ERROR" || code === "HRANA_CLOSED_ERROR") return true;
-  const text = `${e?.message ?? ""} ${String((e?.cause as { code?: string } | undefined)?.code ?? "")}`;
-  return /fetch failed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|socket hang up|database is locked/i.test(text);
+  if (code === "SERVER_ERROR" || code === "SERVER_TIMEOUT" || code === "HRANA_WEBSOCKET_ERROR" || code === "HRANA_CLOSED_ERROR") return true;
+  const text = `${e?.message ?? ""} ${String((e?.cause as { code?: string } | undefined)?.code ?? "")} ${(err as Error | undefined)?.name ?? ""}`;
+  return /fetch failed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|socket hang up|database is locked|TimeoutError|aborted due to timeout/i.test(text);
 }
 
 /** Busy errors poison later transactions on this client until recover(). */

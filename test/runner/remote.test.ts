@@ -60,6 +60,28 @@ describe("a libSQL server as the database", () => {
     }
   });
 
+  it.each(["http", "ws"])("when the server stops answering, the webhook answers 503 with Retry-After instead of hanging (%s://)", async (scheme) => {
+    const server = await startSqld();
+    const webhook = await startRunner("serve", { DATABASE_URL: server.url.replace("http", scheme) });
+    expect((await postJson(`${webhook.url}/resource-share/increment`, report("Sparkle-Orange", 1))).status).toBe(200);
+    process.kill(server.pid, "SIGSTOP"); // the server stops answering; its port stays open
+    try {
+      const away = await fetch(`${webhook.url}/resource-share/increment`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(report("Sparkle-Orange", 2)),
+        signal: AbortSignal.timeout(20_000),
+      });
+      expect(away.status).toBe(503);
+      expect(away.headers.get("retry-after")).toMatch(/^\d+$/);
+    } finally {
+      process.kill(server.pid, "SIGCONT");
+    }
+    const back = await postJson(`${webhook.url}/resource-share/increment`, report("Sparkle-Orange", 3));
+    expect(back.status).toBe(200);
+    expect(await webhook.stop()).toBe(0);
+  });
+
   it("migrations adopt a database of the original system on the server, keeping every row", async () => {
     const server = await startSqld();
     const seed = await openDatabase({ url: server.url });
