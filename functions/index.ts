@@ -1,5 +1,6 @@
 import type { Handler } from "../shared/context.ts";
 import { aggregateDay } from "./aggregateDay.ts";
+import { dashboard } from "./dashboard.ts";
 import { health } from "./health.ts";
 import { ingest } from "./ingest.ts";
 import { ingestBatch } from "./ingestBatch.ts";
@@ -47,6 +48,11 @@ export const handlers = {
     run: queryDaily,
     description: "Per-agent daily usage for a range of days (default the last 7); closed days from the table, others live.",
     example: '{"from":"2026-03-25","to":"2026-03-31","claude_name":"Sparkle-Orange"}',
+  },
+  dashboard: {
+    run: dashboard,
+    description: "Usage per agent today and over 7 and 30 days, daily and hourly series (the viewer's dashboard).",
+    example: "{}",
   },
   health: {
     run: health,

@@ -7,6 +7,7 @@ import { invoke } from "./invoke.ts";
 import { stopOnSignals } from "./lifecycle.ts";
 import { EXIT_FAULT, EXIT_REFUSED } from "./outcome.ts";
 import { startWebhook } from "./serve.ts";
+import { startViewer } from "./web/serve.ts";
 
 /** Entry point: `tsx runner <command>`. */
 async function main(argv: string[]): Promise<number | undefined> {
@@ -30,8 +31,15 @@ async function main(argv: string[]): Promise<number | undefined> {
       const server = await startWebhook(config, database, log);
       // Under systemd the timer closes days; `start` stands alone.
       const stopDaily = command === "start" ? scheduleDailyCatchUp(config, database, log) : () => {};
-      stopOnSignals(log, [server], [stopDaily, () => database.close()]);
+      const viewer = command === "start" ? await startViewer(config, log) : undefined;
+      stopOnSignals(log, viewer ? [server, viewer.server] : [server], [stopDaily, () => viewer?.close(), () => database.close()]);
       return undefined; // keeps running
+    }
+    case "web": {
+      const log = loggerFor(config);
+      const viewer = await startViewer(config, log);
+      stopOnSignals(log, [viewer.server], [viewer.close]);
+      return undefined;
     }
     default:
       process.stderr.write(`Unknown command "${command}".\n\n${helpText()}`);

@@ -1,0 +1,152 @@
+import * as v from "valibot";
+import type { Context, Db } from "../shared/context.ts";
+import { ok, type Result } from "../shared/result.ts";
+import { addDays, dayBounds, daysBetween, localDay } from "../shared/time.ts";
+import { validate } from "../shared/validate.ts";
+import { sumDay, type DayRow } from "./daySums.ts";
+
+/** Tokens and cost over a period, split by mode. */
+export interface Sums {
+  autonomous_tokens: number;
+  collaborative_tokens: number;
+  total_tokens: number;
+  autonomous_cost: number;
+  collaborative_cost: number;
+  total_cost: number;
+}
+
+export const PERIODS = [
+  { key: "today", label: "Today", days: 1 },
+  { key: "week", label: "Last 7 days", days: 7 },
+  { key: "month", label: "Last 30 days", days: 30 },
+] as const;
+export type PeriodKey = (typeof PERIODS)[number]["key"];
+
+export interface AgentUsage {
+  claude_name: string;
+  /** Unix ms of the agent's latest report, or null if it never reported. */
+  last_report_ms: number | null;
+  periods: Record<PeriodKey, Sums>;
+}
+
+export interface HourSlot {
+  /** Local clock time the slot starts at, e.g. "09:00". */
+  label: string;
+  start_ms: number;
+  autonomous_tokens: number;
+  collaborative_tokens: number;
+}
+
+export interface DashboardOutput {
+  time_zone: string;
+  today: string;
+  generated_at: string;
+  /** First day of each period (the period runs to today). */
+  period_starts: Record<PeriodKey, string>;
+  agents: AgentUsage[];
+  family: Record<PeriodKey, Sums>;
+  /** Per agent per day over the last 30 days (days with reports only). */
+  daily: DayRow[];
+  /** Today by local hour, the whole family. */
+  hourly: HourSlot[];
+}
+
+const zero = (): Sums => ({
+  autonomous_tokens: 0, collaborative_tokens: 0, total_tokens: 0,
+  autonomous_cost: 0, collaborative_cost: 0, total_cost: 0,
+});
+
+function add(into: Sums, row: Sums): void {
+  into.autonomous_tokens += row.autonomous_tokens;
+  into.collaborative_tokens += row.collaborative_tokens;
+  into.total_tokens += row.total_tokens;
+  into.autonomous_cost += row.autonomous_cost;
+  into.collaborative_cost += row.collaborative_cost;
+  into.total_cost += row.total_cost;
+}
+
+/** Per agent per local day from `from` to `to`, both included (the one definition of a day's sums; see daySums.ts). */
+export async function dailyRows(db: Db, from: string, to: string, timeZone: string): Promise<DayRow[]> {
+  const rows: DayRow[] = [];
+  for (const day of daysBetween(from, to)) rows.push(...(await sumDay(db, day, timeZone)));
+  return rows;
+}
+
+/**
+ * Today's hours counted from local midnight, so a day with a daylight-saving
+ * change has 23 or 25 slots and zones with half-hour offsets still line up.
+ */
+async function hourly(db: Db, day: string, timeZone: string): Promise<HourSlot[]> {
+  const { start, end } = dayBounds(day, timeZone);
+  const rs = await db.execute({
+    sql: `SELECT CAST((timestamp_ms - ?) / 3600000 AS INTEGER) AS slot,
+        coalesce(sum(CASE WHEN mode = 'autonomy' THEN cache_read_increment END), 0) AS a,
+        coalesce(sum(CASE WHEN mode = 'collaboration' THEN cache_read_increment END), 0) AS c
+      FROM resource_share_increments WHERE timestamp_ms >= ? AND timestamp_ms < ? GROUP BY slot`,
+    // Bound as integers: a JS number would arrive as REAL and make the slot fractional.
+    args: [BigInt(start), BigInt(start), BigInt(end)],
+  });
+  const clock = new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const slots: HourSlot[] = [];
+  for (let t = start; t < end; t += 3_600_000)
+    slots.push({ label: clock.format(t), start_ms: t, autonomous_tokens: 0, collaborative_tokens: 0 });
+  for (const r of rs.rows) {
+    const slot = slots[Number(r.slot)];
+    if (!slot) continue;
+    slot.autonomous_tokens = Number(r.a);
+    slot.collaborative_tokens = Number(r.c);
+  }
+  return slots;
+}
+
+/**
+ * Everything the viewer's dashboard shows: per agent, today and the last 7
+ * and 30 local days split by mode, the latest report, the daily series and
+ * today's hours.
+ * @example tsx runner invoke dashboard '{}'
+ */
+export async function dashboard(input: unknown, ctx: Context): Promise<Result<DashboardOutput>> {
+  const parsed = validate(v.optional(v.object({}), {}), input);
+  if (!parsed.ok) return parsed;
+  const { timeZone } = ctx.config;
+  const now = ctx.now();
+  const today = localDay(now, timeZone);
+  const period_starts = Object.fromEntries(PERIODS.map((p) => [p.key, addDays(today, 1 - p.days)])) as Record<PeriodKey, string>;
+
+  const daily = await dailyRows(ctx.db, period_starts.month, today, timeZone);
+  const last = await ctx.db.execute(
+    "SELECT claude_name, max(timestamp_ms) AS last_ms FROM resource_share_increments GROUP BY claude_name",
+  );
+  const known = await ctx.db.execute("SELECT name FROM claude_identities");
+
+  const agents = new Map<string, AgentUsage>();
+  const agent = (name: string): AgentUsage => {
+    let a = agents.get(name);
+    if (!a) {
+      a = { claude_name: name, last_report_ms: null, periods: { today: zero(), week: zero(), month: zero() } };
+      agents.set(name, a);
+    }
+    return a;
+  };
+  for (const r of known.rows) agent(String(r.name));
+  for (const r of last.rows) agent(String(r.claude_name)).last_report_ms = r.last_ms === null ? null : Number(r.last_ms);
+
+  const family: Record<PeriodKey, Sums> = { today: zero(), week: zero(), month: zero() };
+  for (const row of daily)
+    for (const p of PERIODS)
+      if (row.date >= period_starts[p.key]) {
+        add(agent(row.claude_name).periods[p.key], row);
+        add(family[p.key], row);
+      }
+
+  return ok({
+    time_zone: timeZone,
+    today,
+    generated_at: now.toISOString(),
+    period_starts,
+    agents: [...agents.values()].sort((a, b) => a.claude_name.localeCompare(b.claude_name)),
+    family,
+    daily,
+    hourly: await hourly(ctx.db, today, timeZone),
+  });
+}

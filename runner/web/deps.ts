@@ -1,0 +1,13 @@
+import type { Db, HandlerConfig } from "../../shared/context.ts";
+import type { Access } from "./access.ts";
+import type { QueryRunner } from "./query-runner.ts";
+
+/** What the viewer's pages are given: nothing global, so tests can build one per case. */
+export interface ViewerDeps {
+  /** A query-only connection: every write through it fails. */
+  db: Db;
+  config: HandlerConfig;
+  now: () => Date;
+  access: Access;
+  runQuery: QueryRunner;
+}

@@ -1,0 +1,182 @@
+import type { InValue } from "@libsql/client";
+import type { Db } from "../../shared/context.ts";
+import { addDays, dayBounds } from "../../shared/time.ts";
+import { quoteName, type TableInfo } from "./catalog.ts";
+
+export const PAGE_SIZES = [25, 50, 100, 500] as const;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const isDay = (s: string) => DAY.test(s) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
+
+/** What a table page shows, parsed from its query string. */
+export interface TableView {
+  table: TableInfo;
+  /** A column of the table, or undefined for the table's own order (rowid). */
+  sort: string | undefined;
+  desc: boolean;
+  agent: string;
+  mode: string;
+  from: string;
+  to: string;
+  page: number;
+  size: number;
+}
+
+/**
+ * Reads the query string against the catalog. Unknown sort columns, modes,
+ * dates or sizes are reported back as messages, never passed on.
+ */
+export function parseView(table: TableInfo, q: Record<string, string | undefined>): { view: TableView; problems: string[] } {
+  const problems: string[] = [];
+  let sort = q.sort || undefined;
+  if (sort !== undefined && !table.columns.some((c) => c.name === sort)) {
+    problems.push(`There is no column "${sort}" in ${table.name}; showing the table's own order.`);
+    sort = undefined;
+  }
+  const dayParam = (key: "from" | "to") => {
+    const value = (q[key] ?? "").trim();
+    if (value && !isDay(value)) {
+      problems.push(`"${key}" must be a date written YYYY-MM-DD; ignored.`);
+      return "";
+    }
+    return value;
+  };
+  let mode = q.mode ?? "";
+  if (mode && mode !== "autonomy" && mode !== "collaboration") {
+    problems.push('"mode" must be autonomy or collaboration; ignored.');
+    mode = "";
+  }
+  const size = PAGE_SIZES.find((s) => String(s) === q.size) ?? 50;
+  const page = Math.max(1, Math.min(1e9, Number.parseInt(q.page ?? "1", 10) || 1));
+  return {
+    view: {
+      table, sort, desc: sort === undefined ? q.dir !== "asc" : q.dir === "desc",
+      agent: (q.agent ?? "").trim(), mode, from: dayParam("from"), to: dayParam("to"), page, size,
+    },
+    problems,
+  };
+}
+
+/** The WHERE clause of a view: filters apply only where the table has the column. */
+export function whereOf(view: TableView, timeZone: string): { sql: string; args: InValue[] } {
+  const parts: string[] = [];
+  const args: InValue[] = [];
+  const t = view.table;
+  if (view.agent && t.agentColumn) {
+    parts.push(`${quoteName(t.agentColumn)} = ?`);
+    args.push(view.agent);
+  }
+  if (view.mode && t.modeColumn) {
+    parts.push(`${quoteName(t.modeColumn)} = ?`);
+    args.push(view.mode);
+  }
+  if (t.dayColumn) {
+    const col = quoteName(t.dayColumn.name);
+    if (view.from) {
+      parts.push(`${col} >= ?`);
+      args.push(t.dayColumn.kind === "ms" ? dayBounds(view.from, timeZone).start : view.from);
+    }
+    if (view.to) {
+      parts.push(`${col} < ?`);
+      args.push(t.dayColumn.kind === "ms" ? dayBounds(view.to, timeZone).end : addDays(view.to, 1));
+    }
+  }
+  return { sql: parts.length ? parts.join(" AND ") : "1", args };
+}
+
+const orderOf = (view: TableView): string => {
+  const dir = view.desc ? "DESC" : "ASC";
+  const key = view.table.hasRowid ? `, rowid ${dir}` : "";
+  return view.sort === undefined
+    ? view.table.hasRowid ? `rowid ${dir}` : "1"
+    : `${quoteName(view.sort)} ${dir}${key}`;
+};
+
+export async function countRows(db: Db, view: TableView, timeZone: string): Promise<number> {
+  const where = whereOf(view, timeZone);
+  const rs = await db.execute({ sql: `SELECT count(*) AS n FROM ${quoteName(view.table.name)} WHERE ${where.sql}`, args: where.args });
+  return Number(rs.rows[0]?.n ?? 0);
+}
+
+export interface RowsPage {
+  columns: string[];
+  rows: unknown[][];
+}
+
+/** One page of a view for the screen (offset paging: people rarely go deep). */
+export async function readPage(db: Db, view: TableView, timeZone: string): Promise<RowsPage> {
+  const where = whereOf(view, timeZone);
+  const rs = await db.execute({
+    sql: `SELECT * FROM ${quoteName(view.table.name)} WHERE ${where.sql} ORDER BY ${orderOf(view)} LIMIT ? OFFSET ?`,
+    args: [...where.args, view.size, (view.page - 1) * view.size],
+  });
+  return { columns: view.table.columns.map((c) => c.name), rows: rs.rows.map((r) => view.table.columns.map((_, i) => r[i])) };
+}
+
+const BATCH = 1000;
+
+/**
+ * Every row of a view, in the view's order, a batch at a time. Keyset
+ * reads (continue after the last row's sort value and rowid) keep each
+ * batch as cheap as the first, so a million rows stream in constant memory.
+ * SQLite sorts NULLs first ascending, so those are read as their own phase.
+ */
+export async function* streamRows(db: Db, view: TableView, timeZone: string): AsyncGenerator<unknown[][]> {
+  const t = view.table;
+  const where = whereOf(view, timeZone);
+  const table = quoteName(t.name);
+  const width = t.columns.length;
+  const select = `SELECT *, rowid AS "__rs_rowid" FROM ${table} WHERE ${where.sql}`;
+  const run = async (sql: string, args: InValue[]) => (await db.execute({ sql, args: [...where.args, ...args] })).rows;
+
+  if (!t.hasRowid) {
+    for (let offset = 0; ; offset += BATCH) {
+      const rs = await db.execute({ sql: `SELECT * FROM ${table} WHERE ${where.sql} ORDER BY ${orderOf(view)} LIMIT ? OFFSET ?`, args: [...where.args, BATCH, offset] });
+      if (rs.rows.length) yield rs.rows.map((r) => Array.from({ length: width }, (_, i) => r[i]));
+      if (rs.rows.length < BATCH) return;
+    }
+  }
+  const cut = (rows: Awaited<ReturnType<typeof run>>) => rows.map((r) => Array.from({ length: width }, (_, i) => r[i]));
+  const cmp = view.desc ? "<" : ">";
+  const dir = view.desc ? "DESC" : "ASC";
+
+  if (view.sort === undefined) {
+    let last: InValue | undefined;
+    for (;;) {
+      const rows = await run(`${select}${last === undefined ? "" : ` AND rowid ${cmp} ?`} ORDER BY rowid ${dir} LIMIT ${BATCH}`, last === undefined ? [] : [last]);
+      if (rows.length) yield cut(rows);
+      if (rows.length < BATCH) return;
+      last = rows[rows.length - 1]!.__rs_rowid as InValue;
+    }
+  }
+  const col = quoteName(view.sort);
+  async function* nulls() {
+    let last: InValue | undefined;
+    for (;;) {
+      const rows = await run(`${select} AND ${col} IS NULL${last === undefined ? "" : ` AND rowid ${cmp} ?`} ORDER BY rowid ${dir} LIMIT ${BATCH}`, last === undefined ? [] : [last]);
+      if (rows.length) yield cut(rows);
+      if (rows.length < BATCH) return;
+      last = rows[rows.length - 1]!.__rs_rowid as InValue;
+    }
+  }
+  async function* values() {
+    let last: [InValue, InValue] | undefined;
+    const sortIndex = t.columns.findIndex((c) => c.name === view.sort);
+    for (;;) {
+      const rows = await run(
+        `${select} AND ${col} IS NOT NULL${last === undefined ? "" : ` AND (${col}, rowid) ${cmp} (?, ?)`} ORDER BY ${col} ${dir}, rowid ${dir} LIMIT ${BATCH}`,
+        last ?? [],
+      );
+      if (rows.length) yield cut(rows);
+      if (rows.length < BATCH) return;
+      const r = rows[rows.length - 1]!;
+      last = [r[sortIndex] as InValue, r.__rs_rowid as InValue];
+    }
+  }
+  if (view.desc) {
+    yield* values();
+    yield* nulls();
+  } else {
+    yield* nulls();
+    yield* values();
+  }
+}

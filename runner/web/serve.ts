@@ -1,0 +1,48 @@
+import { serve, type ServerType } from "@hono/node-server";
+import type { Config } from "../../shared/config.ts";
+import { openConfigured, StartupError } from "../database.ts";
+import { handlerConfig } from "../environment.ts";
+import { listening } from "../lifecycle.ts";
+import type { Logger } from "../log.ts";
+import { describeUrl } from "../serve.ts";
+import { createAccess, isLoopback } from "./access.ts";
+import { createViewerApp } from "./app.tsx";
+import { refusedPage } from "./login.tsx";
+import { createQueryRunner } from "./query-runner.ts";
+
+/**
+ * Starts the viewer on WEB_HOST:WEB_PORT with its own query-only database
+ * connection. Returns the server and a closer for that connection.
+ */
+export async function startViewer(config: Config, log: Logger): Promise<{ server: ServerType; close: () => void }> {
+  if (!isLoopback(config.webHost) && !config.webPassword)
+    throw new StartupError(
+      `Refusing to start the viewer on ${config.webHost}: that address is reachable from other machines and WEB_PASSWORD is not set. ` +
+        "Set WEB_PASSWORD to a long secret, or use WEB_HOST=127.0.0.1 and reach it through an SSH tunnel.",
+    );
+  const database = await openConfigured(config, { queryOnly: true });
+  const tz = config.timeZone;
+  const app = createViewerApp(
+    {
+      db: database.db,
+      config: handlerConfig(config),
+      now: () => new Date(),
+      access: createAccess(config.webPassword, refusedPage(tz)),
+      runQuery: createQueryRunner({ url: config.databaseUrl, authToken: config.databaseAuthToken }),
+    },
+    log,
+  );
+  const server = serve({ fetch: app.fetch, hostname: config.webHost, port: config.webPort });
+  let port: number;
+  try {
+    port = await listening(server, "viewer", config.webHost, config.webPort);
+  } catch (err) {
+    database.close();
+    throw err;
+  }
+  const shown = config.webHost.includes(":") ? `[${config.webHost}]` : config.webHost;
+  log.info(
+    `viewer listening on http://${shown}:${port} (database ${describeUrl(config.databaseUrl)}, read-only; days in ${tz}; ${config.webPassword ? "password required" : "no password, loopback only"})`,
+  );
+  return { server, close: () => database.close() };
+}
