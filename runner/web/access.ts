@@ -16,6 +16,7 @@ export const SESSION_COOKIE = "rs_viewer_session";
 const SESSION_MS = 12 * 3_600_000;
 /** Wrong passwords allowed from one address before it has to wait. */
 const FREE_FAILURES = 3;
+const FIRST_WAIT_MS = 5_000;
 const MAX_WAIT_MS = 60_000;
 
 const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
@@ -34,8 +35,8 @@ export type LoginOutcome = { ok: true } | { ok: false; waitSeconds: number; tooM
 /**
  * Password access for the viewer. Comparing SHA-256 digests with
  * timingSafeEqual keeps the time independent of how much of a guess is
- * right; each address gets a few free failures, then must wait twice as long
- * after each further one (up to a minute), so guessing is slow.
+ * right; each address gets a few free failures, then must wait 5 s, twice
+ * as long after each further one (up to a minute), so guessing is slow.
  */
 export function createAccess(password: string | undefined, refused: (c: Context, status: 401 | 429, message: string) => Response | Promise<Response>): Access {
   const expected = password === undefined ? undefined : digest(password);
@@ -65,7 +66,7 @@ export function createAccess(password: string | undefined, refused: (c: Context,
     const f = failures.get(address) ?? { count: 0, until: 0 };
     f.count += 1;
     const extra = f.count - FREE_FAILURES;
-    f.until = extra >= 0 ? Date.now() + Math.min(1000 * 2 ** extra, MAX_WAIT_MS) : 0;
+    f.until = extra > 0 ? Date.now() + Math.min(FIRST_WAIT_MS * 2 ** (extra - 1), MAX_WAIT_MS) : 0;
     failures.set(address, f);
     return { ok: false, waitSeconds: Math.ceil(waitFor(address) / 1000), tooMany: false };
   };

@@ -2,8 +2,9 @@
  * Runs one console query in its own process, so the viewer can enforce a
  * time limit: a SQLite query runs inside one synchronous native call that
  * no timer in the same process can interrupt, but a process can be killed.
- * Reads {url, authToken, sql, cap} as JSON on stdin; writes the result as
- * JSON on stdout.
+ * Started ahead of need: it loads, prints "ready", then reads one job
+ * {url, authToken, sql, cap} as JSON on stdin and writes the result as JSON
+ * on stdout.
  */
 import { openDatabase } from "../../shared/db.ts";
 
@@ -37,9 +38,11 @@ async function run(job: Job): Promise<unknown> {
 }
 
 let input = "";
+process.stdout.write("ready\n");
 process.stdin.setEncoding("utf8");
 process.stdin.on("data", (d: string) => (input += d));
 process.stdin.on("end", () => {
+  if (!input) return; // the viewer stopped before using this process
   run(JSON.parse(input) as Job).then(
     (result) => process.stdout.write(JSON.stringify(result)),
     (err: unknown) => process.stdout.write(JSON.stringify({ ok: false, message: (err as Error).message ?? String(err) })),

@@ -22,13 +22,18 @@ export async function startViewer(config: Config, log: Logger): Promise<{ server
     );
   const database = await openConfigured(config, { queryOnly: true });
   const tz = config.timeZone;
+  const queries = createQueryRunner({ url: config.databaseUrl, authToken: config.databaseAuthToken });
+  const close = () => {
+    queries.close();
+    database.close();
+  };
   const app = createViewerApp(
     {
       db: database.db,
       config: handlerConfig(config),
       now: () => new Date(),
       access: createAccess(config.webPassword, refusedPage(tz)),
-      runQuery: createQueryRunner({ url: config.databaseUrl, authToken: config.databaseAuthToken }),
+      runQuery: queries.run,
     },
     log,
   );
@@ -37,12 +42,12 @@ export async function startViewer(config: Config, log: Logger): Promise<{ server
   try {
     port = await listening(server, "viewer", config.webHost, config.webPort);
   } catch (err) {
-    database.close();
+    close();
     throw err;
   }
   const shown = config.webHost.includes(":") ? `[${config.webHost}]` : config.webHost;
   log.info(
     `viewer listening on http://${shown}:${port} (database ${describeUrl(config.databaseUrl)}, read-only; days in ${tz}; ${config.webPassword ? "password required" : "no password, loopback only"})`,
   );
-  return { server, close: () => database.close() };
+  return { server, close };
 }

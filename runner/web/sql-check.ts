@@ -59,7 +59,7 @@ export function checkReadOnlySql(input: string): SqlCheck {
   if (!READING.has(keyword))
     return {
       ok: false,
-      message: `The SQL console only reads: ${keyword || "this"} statements are refused and nothing was changed. Only SELECT, WITH and VALUES run here; make changes with the sqlite3 shell (see the README, section "Maintenance").`,
+      message: `The SQL console only reads: ${keyword || "this"} statements are refused and nothing was changed. Only SELECT, WITH and VALUES run here; make changes with the sqlite3 shell (see the README, section "The database").`,
     };
   return { ok: true, sql };
 }

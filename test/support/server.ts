@@ -22,7 +22,9 @@ const TSX = `file://${ROOT}node_modules/tsx/dist/loader.mjs`;
 /**
  * Starts `runner <command>` as a real process with the given environment on
  * a free loopback port (PORT/WEB_PORT 0 unless set) and waits for its
- * "listening on http://..." line. Stopped after the test if still running.
+ * "listening on http://..." line. Stopped after the test if still running;
+ * with `stopAfterEach: false` (a process started in beforeAll, shared by a
+ * file's tests) the caller stops it in afterAll.
  */
 export async function startRunner(
   command: string,

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { createAccess } from "../../../runner/web/access.ts";
+import { createViewerApp } from "../../../runner/web/app.tsx";
+import { createLogger } from "../../../runner/log.ts";
+import { openDatabase } from "../../../shared/db.ts";
+import { openTestDatabase, sqlite3, sqlite3Rows } from "../../support/database.ts";
+
+/**
+ * Exports read in keyset batches of 1000; these views span many batches,
+ * with NULLs and repeated sort values across batch edges, and must come out
+ * exactly as sqlite3 orders them.
+ */
+describe("table export", () => {
+  async function viewerOver(rows: number) {
+    const seeded = await openTestDatabase();
+    seeded.close();
+    sqlite3(
+      seeded.path,
+      `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${rows})
+       INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment, context_percentage)
+       SELECT 'agent-' || (i % 4), strftime('%Y-%m-%dT%H:%M:%fZ', '2026-11-01', '+' || i || ' seconds'),
+         CASE WHEN i % 3 = 0 THEN 'collaboration' ELSE 'autonomy' END, i % 97,
+         CASE WHEN i % 11 = 0 THEN NULL ELSE i % 7 END
+       FROM s`,
+    );
+    const db = await openDatabase({ url: `file:${seeded.path}`, queryOnly: true });
+    const app = createViewerApp(
+      {
+        db: db.db,
+        config: { timeZone: "UTC", replayWindowDays: 30 },
+        now: () => new Date("2026-11-28T12:00:00Z"),
+        access: createAccess(undefined, () => new Response("refused", { status: 401 })),
+        runQuery: async () => ({ ok: false, message: "the console is not part of this test" }),
+      },
+      createLogger("error", { out: process.stderr }),
+    );
+    return { app, path: seeded.path, close: () => db.close() };
+  }
+
+  it("streams a sorted, filtered view in the database's order, NULLs included", async () => {
+    const { app, path, close } = await viewerOver(5000);
+    for (const [dir, order] of [["asc", "ASC"], ["desc", "DESC"]] as const) {
+      const res = await app.request(`/tables/resource_share_increments/export/csv?sort=context_percentage&dir=${dir}&mode=autonomy`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-disposition")).toBe('attachment; filename="resource_share_increments.csv"');
+      const lines = (await res.text()).trimEnd().split("\r\n");
+      const ids = lines.slice(1).map((l) => Number(l.split(",")[0]));
+      const expected = sqlite3Rows<{ id: number }>(
+        path,
+        `SELECT id FROM resource_share_increments WHERE mode = 'autonomy' ORDER BY context_percentage ${order}, rowid ${order}`,
+      ).map((r) => r.id);
+      expect(expected.length).toBeGreaterThan(3000);
+      expect(ids).toEqual(expected);
+    }
+    close();
+  });
+
+  it("streams JSON objects for a date range, one per row", async () => {
+    const { app, path, close } = await viewerOver(3000);
+    const res = await app.request("/tables/resource_share_increments/export/json?from=2026-11-01&to=2026-11-01&agent=agent-2");
+    const rows = (await res.json()) as { claude_name: string; context_percentage: number | null }[];
+    const [{ n }] = sqlite3Rows<{ n: number }>(
+      path,
+      "SELECT count(*) AS n FROM resource_share_increments WHERE claude_name = 'agent-2' AND date(timestamp) = '2026-11-01'",
+    ) as [{ n: number }];
+    expect(rows).toHaveLength(n);
+    expect(rows.some((r) => r.context_percentage === null)).toBe(true);
+    expect(new Set(rows.map((r) => r.claude_name))).toEqual(new Set(["agent-2"]));
+    close();
+  });
+
+  it("refuses a sort column the table does not have, naming it", async () => {
+    const { app, close } = await viewerOver(10);
+    const res = await app.request('/tables/resource_share_increments/export/csv?sort=id%22%3B%20DROP%20TABLE%20x%3B--');
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/There is no column "id"; DROP TABLE x;--" in resource_share_increments/);
+    expect((await app.request("/tables/no_such_table")).status).toBe(404);
+    close();
+  });
+});

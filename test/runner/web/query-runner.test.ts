@@ -1,0 +1,46 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase } from "../../../shared/db.ts";
+import { createQueryRunner } from "../../../runner/web/query-runner.ts";
+import { openTestDatabase, sqlite3Rows } from "../../support/database.ts";
+
+/** Real query processes on a real database file, as the viewer runs them. */
+describe("console queries", () => {
+  let close: (() => void) | undefined;
+  afterEach(() => close?.());
+  const runnerFor = async (options: { timeLimitMs?: number; rowCap?: number } = {}) => {
+    const db = await openTestDatabase();
+    await db.client.execute("INSERT INTO claude_identities (name) VALUES ('A'), ('B'), ('C')");
+    const queries = createQueryRunner({ url: `file:${db.path}`, authToken: undefined }, options);
+    close = queries.close;
+    return { run: queries.run, path: db.path };
+  };
+
+  it("returns rows and stops at the row cap", async () => {
+    const { run } = await runnerFor({ rowCap: 2 });
+    const result = await run("SELECT name FROM claude_identities ORDER BY name");
+    expect(result).toEqual({ ok: true, columns: ["name"], rows: [["A"], ["B"]], truncated: true });
+  });
+
+  it("refuses a write hidden behind WITH, and the connection itself refuses writes", async () => {
+    const { run, path } = await runnerFor();
+    const hidden = await run("WITH x AS (SELECT 1) DELETE FROM claude_identities");
+    expect(hidden.ok).toBe(false);
+    // The second guard: the kind of connection the query processes open refuses writes by itself.
+    const readOnly = await openDatabase({ url: `file:${path}`, queryOnly: true });
+    await expect(readOnly.client.execute("DELETE FROM claude_identities")).rejects.toThrow(/readonly|read-only|query_only/i);
+    readOnly.close();
+    expect(sqlite3Rows(path, "SELECT count(*) AS n FROM claude_identities")).toEqual([{ n: 3 }]);
+  });
+
+  it("stops a query that runs past the time limit and keeps answering", async () => {
+    const { run } = await runnerFor({ timeLimitMs: 1000 });
+    const endless = await run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c");
+    expect(endless).toMatchObject({ ok: false, message: expect.stringMatching(/ran longer than 1 s and was stopped/) });
+    expect(await run("SELECT 42 AS answer")).toMatchObject({ ok: true, rows: [[42]] });
+  });
+
+  it("reports SQL errors in SQLite's words", async () => {
+    const { run } = await runnerFor();
+    expect(await run("SELECT nope FROM claude_identities")).toMatchObject({ ok: false, message: expect.stringMatching(/no such column: nope/) });
+  });
+});
