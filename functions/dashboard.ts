@@ -1,9 +1,10 @@
 import * as v from "valibot";
 import type { Context, Db } from "../shared/context.ts";
 import { ok, type Result } from "../shared/result.ts";
-import { addDays, dayBounds, daysBetween, localDay } from "../shared/time.ts";
+import { addDays, dayBounds, localDay } from "../shared/time.ts";
 import { validate } from "../shared/validate.ts";
-import { sumDay, type DayRow } from "./daySums.ts";
+import type { DayRow } from "./daySums.ts";
+import { queryDaily, type DailyRow } from "./queryDaily.ts";
 
 /** Tokens and cost over a period, split by mode. */
 export interface Sums {
@@ -65,11 +66,15 @@ function add(into: Sums, row: Sums): void {
   into.total_cost += row.total_cost;
 }
 
-/** Per agent per local day from `from` to `to`, both included (the one definition of a day's sums; see daySums.ts). */
-export async function dailyRows(db: Db, from: string, to: string, timeZone: string): Promise<DayRow[]> {
-  const rows: DayRow[] = [];
-  for (const day of daysBetween(from, to)) rows.push(...(await sumDay(db, day, timeZone)));
-  return rows;
+/**
+ * Per agent per local day from `from` to `to`, both included, through
+ * queryDaily: closed days from the summary table, the rest live. A fault
+ * there is a fault here; bad input cannot happen (the days are computed).
+ */
+export async function dailyRows(ctx: Context, from: string, to: string, claudeName?: string): Promise<DailyRow[]> {
+  const result = await queryDaily({ from, to, ...(claudeName ? { claude_name: claudeName } : {}) }, ctx);
+  if (!result.ok) throw new Error(`queryDaily refused ${from}..${to}: ${result.error.message}`);
+  return result.value.rows;
 }
 
 /**
@@ -113,7 +118,7 @@ export async function dashboard(input: unknown, ctx: Context): Promise<Result<Da
   const today = localDay(now, timeZone);
   const period_starts = Object.fromEntries(PERIODS.map((p) => [p.key, addDays(today, 1 - p.days)])) as Record<PeriodKey, string>;
 
-  const daily = await dailyRows(ctx.db, period_starts.month, today, timeZone);
+  const daily = await dailyRows(ctx, period_starts.month, today);
   const last = await ctx.db.execute(
     "SELECT claude_name, max(timestamp_ms) AS last_ms FROM resource_share_increments GROUP BY claude_name",
   );

@@ -1,6 +1,9 @@
 import type { Hono } from "hono";
-import type { DayRow } from "../../functions/daySums.ts";
+import { DAY_COLUMNS } from "../../functions/daySums.ts";
 import { dailyRows } from "../../functions/dashboard.ts";
+import type { DailyRow } from "../../functions/queryDaily.ts";
+import * as v from "valibot";
+import { claudeName } from "../../shared/fields.ts";
 import { addDays, daysBetween, localDay } from "../../shared/time.ts";
 import type { ViewerDeps } from "./deps.ts";
 import { exportResponse, isExportFormat } from "./export.ts";
@@ -9,14 +12,11 @@ import { Cell, Page } from "./layout.tsx";
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const isDay = (s: string) => DAY.test(s) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
 const SHOWN = 1000;
-/** The columns of daily_resource_share that a day's sums fill, in the table's order. */
-const DAY_COLUMNS = [
-  "claude_name", "date", "autonomous_tokens", "collaborative_tokens", "total_tokens",
-  "autonomous_cost", "collaborative_cost", "total_cost", "autonomous_reports", "collaborative_reports", "report_count",
-] as const satisfies readonly (keyof DayRow)[];
+/** What each row shows: the day's sums, and whether the day is closed or live. */
+const COLUMNS = [...DAY_COLUMNS, "closed"] as const;
 /** Days read per step of an export: memory holds about a month at a time. */
 const CHUNK_DAYS = 31;
-const MAX_DAYS = 20 * 366;
+const MAX_DAYS = 3660;
 
 type Range = { from: string; to: string; agent: string };
 
@@ -27,7 +27,8 @@ function parseRange(q: Record<string, string | undefined>, today: string): { ran
   const fallback = { from: addDays(today, -6), to: today, agent };
   if (!isDay(from) || !isDay(to)) return { range: fallback, problem: '"from" and "to" must be dates written YYYY-MM-DD; showing the last 7 days.' };
   if (from > to) return { range: fallback, problem: `"from" (${from}) is after "to" (${to}); showing the last 7 days.` };
-  if (daysBetween(from, to).length > MAX_DAYS) return { range: fallback, problem: "The range is longer than 20 years; showing the last 7 days." };
+  if (daysBetween(from, to).length > MAX_DAYS) return { range: fallback, problem: `The range is longer than ${MAX_DAYS} days; showing the last 7 days.` };
+  if (agent && !v.is(claudeName, agent)) return { range: { ...fallback, agent: "" }, problem: "That is not an agent name (1 to 64 characters, no control characters); showing every agent." };
   return { range: { from, to, agent } };
 }
 
@@ -37,10 +38,8 @@ function parseRange(q: Record<string, string | undefined>, today: string): { ran
  */
 export function registerDaily(app: Hono, deps: ViewerDeps): void {
   const tz = deps.config.timeZone;
-  const read = async (from: string, to: string, agent: string): Promise<DayRow[]> => {
-    const rows = await dailyRows(deps.db, from, to, tz);
-    return agent ? rows.filter((r) => r.claude_name === agent) : rows;
-  };
+  const ctx = { db: deps.db, now: deps.now, config: deps.config };
+  const read = (from: string, to: string, agent: string): Promise<DailyRow[]> => dailyRows(ctx, from, to, agent || undefined);
   const href = (base: string, r: Range) => `${base}?${new URLSearchParams({ from: r.from, to: r.to, ...(r.agent ? { agent: r.agent } : {}) }).toString()}`;
 
   app.get("/daily", async (c) => {
@@ -64,8 +63,8 @@ export function registerDaily(app: Hono, deps: ViewerDeps): void {
         </p>
         <div class="scroll">
           <table id="rows">
-            <thead><tr>{DAY_COLUMNS.map((col) => <th>{col}</th>)}</tr></thead>
-            <tbody>{rows.slice(0, SHOWN).map((r) => <tr>{DAY_COLUMNS.map((col) => <Cell value={r[col]} />)}</tr>)}</tbody>
+            <thead><tr>{COLUMNS.map((col) => <th>{col}</th>)}</tr></thead>
+            <tbody>{rows.slice(0, SHOWN).map((r) => <tr>{COLUMNS.map((col) => <Cell value={col === "closed" ? (r.closed ? "closed" : "live") : r[col]} />)}</tr>)}</tbody>
           </table>
         </div>
       </Page>,
@@ -82,9 +81,9 @@ export function registerDaily(app: Hono, deps: ViewerDeps): void {
       for (let from = range.from; from <= range.to; from = addDays(from, CHUNK_DAYS)) {
         const to = addDays(from, CHUNK_DAYS - 1) < range.to ? addDays(from, CHUNK_DAYS - 1) : range.to;
         const rows = await read(from, to, range.agent);
-        if (rows.length) yield rows.map((r) => DAY_COLUMNS.map((col) => r[col]));
+        if (rows.length) yield rows.map((r) => COLUMNS.map((col) => r[col]));
       }
     }
-    return exportResponse(format, `daily_${range.from}_${range.to}`, [...DAY_COLUMNS], chunks());
+    return exportResponse(format, `daily_${range.from}_${range.to}`, [...COLUMNS], chunks());
   });
 }
