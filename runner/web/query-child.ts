@@ -2,15 +2,14 @@
  * Runs one console query in its own process, so the viewer can enforce a
  * time limit: a SQLite query runs inside one synchronous native call that
  * no timer in the same process can interrupt, but a process can be killed.
- * Started ahead of need: it loads, prints "ready", then reads one job
- * {url, authToken, sql, cap} as JSON on stdin and writes the result as JSON
- * on stdout.
+ * Started ahead of need. Line 1 on stdin names the database
+ * ({url, authToken}); once its query-only connection is open it prints
+ * "ready". Line 2 is the job ({sql, cap}); the result goes to stdout as JSON.
  */
-import { openDatabase } from "../../shared/db.ts";
+import { createInterface } from "node:readline";
+import { openDatabase, type Database } from "../../shared/db.ts";
 
 interface Job {
-  url: string;
-  authToken?: string;
   sql: string;
   cap: number;
 }
@@ -21,8 +20,7 @@ const toJson = (value: unknown): unknown => {
   return value;
 };
 
-async function run(job: Job): Promise<unknown> {
-  const database = await openDatabase({ url: job.url, authToken: job.authToken, queryOnly: true, busyTimeoutMs: 1000 });
+async function run(database: Database, job: Job): Promise<unknown> {
   try {
     // The checked statement becomes a subquery: only a query parses there,
     // and the LIMIT stops SQLite early instead of truncating afterwards.
@@ -32,19 +30,23 @@ async function run(job: Job): Promise<unknown> {
   } catch (err) {
     const e = err as { message?: string };
     return { ok: false, message: String(e.message ?? err).replace(/^SQLITE_\w+: /, "") };
-  } finally {
-    database.close();
   }
 }
 
-let input = "";
-process.stdout.write("ready\n");
-process.stdin.setEncoding("utf8");
-process.stdin.on("data", (d: string) => (input += d));
-process.stdin.on("end", () => {
-  if (!input) return; // the viewer stopped before using this process
-  run(JSON.parse(input) as Job).then(
-    (result) => process.stdout.write(JSON.stringify(result)),
-    (err: unknown) => process.stdout.write(JSON.stringify({ ok: false, message: (err as Error).message ?? String(err) })),
-  );
-});
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const fail = (message: string) => process.stdout.write(JSON.stringify({ ok: false, message }));
+const first = await lines.next();
+if (!first.done) {
+  let database: Database | undefined;
+  try {
+    const target = JSON.parse(first.value) as { url: string; authToken?: string };
+    database = await openDatabase({ url: target.url, authToken: target.authToken, queryOnly: true, busyTimeoutMs: 1000 });
+    process.stdout.write("ready\n");
+  } catch (err) {
+    fail(`Could not open the database: ${(err as Error).message}`);
+  }
+  const second = database ? await lines.next() : { done: true as const, value: undefined };
+  if (database && !second.done) process.stdout.write(JSON.stringify(await run(database, JSON.parse(second.value) as Job)));
+  database?.close();
+}
+process.exit(0);

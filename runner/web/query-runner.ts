@@ -25,8 +25,10 @@ interface Worker {
   closed: Promise<number | null>;
 }
 
-function startWorker(): Worker {
+function startWorker(database: { url: string; authToken: string | undefined }): Worker {
   const child = spawn(process.execPath, ["--import", "tsx", CHILD], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  // The connection opens before the query arrives, so the time limit is the query's own.
+  child.stdin.write(`${JSON.stringify(database)}\n`);
   let out = "";
   let err = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -53,11 +55,11 @@ export function createQueryRunner(
   { timeLimitMs = QUERY_TIME_LIMIT_MS, rowCap = QUERY_ROW_CAP } = {},
 ): { run: QueryRunner; close(): void } {
   let running = 0;
-  let spare: Worker | undefined = startWorker();
+  let spare: Worker | undefined = startWorker(database);
   let closed = false;
   const take = (): Worker => {
-    const w = spare ?? startWorker();
-    spare = closed ? undefined : startWorker();
+    const w = spare ?? startWorker(database);
+    spare = closed ? undefined : startWorker(database);
     return w;
   };
   const run: QueryRunner = async (input) => {
@@ -66,7 +68,7 @@ export function createQueryRunner(
     if (running >= MAX_RUNNING) return { ok: false, message: `${MAX_RUNNING} queries are running already; wait for them and try again.` };
     running += 1;
     try {
-      return await runOn(take(), { ...database, sql: check.sql, cap: rowCap }, timeLimitMs);
+      return await runOn(take(), { sql: check.sql, cap: rowCap }, timeLimitMs);
     } finally {
       running -= 1;
     }
@@ -85,13 +87,20 @@ async function runOn(w: Worker, job: object, timeLimitMs: number): Promise<Query
   const startTimer = setTimeout(() => w.child.kill("SIGKILL"), START_LIMIT_MS);
   const ready = await w.ready;
   clearTimeout(startTimer);
-  if (!ready) return { ok: false, message: `The query process did not start: ${w.errors().trim().split("\n")[0] || "no output"}. Try again; see the viewer's log if it persists.` };
+  if (!ready) {
+    const said = w.output() || w.errors();
+    try {
+      return JSON.parse(said) as QueryResult;
+    } catch {
+      return { ok: false, message: `The query process did not start: ${said.trim().split("\n")[0] || "no output"}. Try again; see the viewer's log if it persists.` };
+    }
+  }
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     w.child.kill("SIGKILL");
   }, timeLimitMs);
-  w.child.stdin.end(JSON.stringify(job));
+  w.child.stdin.end(`${JSON.stringify(job)}\n`);
   const code = await w.closed;
   clearTimeout(timer);
   if (timedOut)

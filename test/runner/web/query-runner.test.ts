@@ -33,10 +33,11 @@ describe("console queries", () => {
   });
 
   it("stops a query that runs past the time limit and keeps answering", async () => {
-    const { run } = await runnerFor({ timeLimitMs: 1000 });
+    const { run } = await runnerFor({ timeLimitMs: 2000 });
     const endless = await run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c");
-    expect(endless).toMatchObject({ ok: false, message: expect.stringMatching(/ran longer than 1 s and was stopped/) });
-    expect(await run("SELECT 42 AS answer")).toMatchObject({ ok: true, rows: [[42]] });
+    expect(endless).toMatchObject({ ok: false, message: expect.stringMatching(/ran longer than 2 s and was stopped/) });
+    const after = await run("SELECT 42 AS answer");
+    expect(after, JSON.stringify(after)).toMatchObject({ ok: true, rows: [[42]] });
   });
 
   it("reports SQL errors in SQLite's words", async () => {
