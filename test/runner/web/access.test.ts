@@ -2,22 +2,25 @@ import { describe, expect, it } from "vitest";
 import { openTestDatabase } from "../../support/database.ts";
 import { startRunner } from "../../support/server.ts";
 
+/** Starting Node with tsx can take long on a loaded 2-core machine; this bounds it, it does not time it. */
+const START_MS = 45_000;
+
 async function databaseWithAgent(): Promise<string> {
   const db = await openTestDatabase();
   await db.client.execute("INSERT INTO claude_identities (name) VALUES ('Secret-Agent')");
   return db.path;
 }
 
-describe("viewer access", () => {
+describe("viewer access", { timeout: 120_000 }, () => {
   it("refuses to start on a non-loopback address without WEB_PASSWORD, saying what to do", async () => {
     const path = await databaseWithAgent();
-    const started = startRunner("web", { DATABASE_URL: `file:${path}`, WEB_HOST: "0.0.0.0" });
+    const started = startRunner("web", { DATABASE_URL: `file:${path}`, WEB_HOST: "0.0.0.0" }, { timeoutMs: START_MS });
     await expect(started).rejects.toThrow(/exited with 1 before listening:[\s\S]*0\.0\.0\.0[\s\S]*WEB_PASSWORD is not set[\s\S]*Set WEB_PASSWORD/);
   });
 
   it("asks every page for the password, accepts it by form or Basic, and slows down guessing", async () => {
     const path = await databaseWithAgent();
-    const viewer = await startRunner("web", { DATABASE_URL: `file:${path}`, WEB_PASSWORD: "correct horse" });
+    const viewer = await startRunner("web", { DATABASE_URL: `file:${path}`, WEB_PASSWORD: "correct horse" }, { timeoutMs: START_MS });
     const get = (p: string, headers: Record<string, string> = {}) => fetch(`${viewer.url}${p}`, { headers, redirect: "manual" });
     const login = (password: string) =>
       fetch(`${viewer.url}/login`, {
@@ -66,7 +69,7 @@ describe("viewer access", () => {
 
   it("runs beside the webhook under `start`", async () => {
     const path = await databaseWithAgent();
-    const both = await startRunner("start", { DATABASE_URL: `file:${path}` }, { waitFor: /viewer listening on (http:\/\/[\d.:]+)/ });
+    const both = await startRunner("start", { DATABASE_URL: `file:${path}` }, { waitFor: /viewer listening on (http:\/\/[\d.:]+)/, timeoutMs: START_MS });
     const res = await fetch(`${both.url}/tables/claude_identities`);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("Secret-Agent");

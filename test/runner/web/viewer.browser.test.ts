@@ -12,7 +12,7 @@ import { AGENTS, noonZone, seedDatabase, XSS_NAME } from "./seed.ts";
 const ARTIFACTS = fileURLToPath(new URL("../../../test-results/", import.meta.url));
 if (!hasChromium) console.warn(NO_CHROMIUM_REASON);
 
-describe.skipIf(!hasChromium)("viewer in Chromium", () => {
+describe.skipIf(!hasChromium)("viewer in Chromium", { timeout: 120_000 }, () => {
   let dir: string;
   let path: string;
   let viewer: RunningProcess;
@@ -26,7 +26,7 @@ describe.skipIf(!hasChromium)("viewer in Chromium", () => {
     dir = mkdtempSync(join(tmpdir(), "rs-viewer-"));
     path = join(dir, "resource_tracking.db");
     await seedDatabase(path);
-    viewer = await startRunner("web", { DATABASE_URL: `file:${path}`, RESOURCE_SHARE_TZ: zone }, { stopAfterEach: false });
+    viewer = await startRunner("web", { DATABASE_URL: `file:${path}`, RESOURCE_SHARE_TZ: zone }, { stopAfterEach: false, timeoutMs: 45_000 });
     browser = await launchChromium();
     context = browser.context;
     page = await context.newPage();
@@ -34,7 +34,7 @@ describe.skipIf(!hasChromium)("viewer in Chromium", () => {
       dialogs.push(d.message());
       void d.dismiss();
     });
-  });
+  }, 120_000);
   afterAll(async () => {
     await browser?.close();
     await viewer?.kill();
