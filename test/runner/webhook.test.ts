@@ -120,6 +120,17 @@ describe("POST /resource-share/increment: the clients in the field", () => {
     expect(a.json.id).not.toBe(999999);
   });
 
+  it("accepts null for the optional fields, as Python clients send None", async () => {
+    const a = await postIncrement({
+      claude_name: "Python-None", cache_read_increment: 12, mode: "collaboration",
+      context_percentage: null, cost_delta: null, event_id: null, timestamp: null, hostname: null,
+    });
+    expect(a.status).toBe(200);
+    expect(rowsOf("Python-None")).toEqual([
+      expect.objectContaining({ cache_read_increment: 12, context_percentage: null, cost_delta: null, event_id: null, host: null }),
+    ]);
+  });
+
   it("stores the name trimmed of surrounding whitespace, so one agent stays one agent", async () => {
     const a = await postIncrement({ claude_name: "  Trim-Me\t", cache_read_increment: 4, mode: "autonomy" });
     expect(a.status).toBe(200);
