@@ -6,8 +6,10 @@ export interface TableShape {
   name: string;
   /** Stored columns in table order (generated columns are recomputed by the destination). */
   columns: string[];
-  /** The INTEGER PRIMARY KEY column, or "rowid" for a table without one (then copied explicitly). */
+  /** What chunks are cut by: the INTEGER PRIMARY KEY column, or "rowid". */
   key: string;
+  /** The declared primary key: how a row already in the destination is recognised. */
+  primaryKey: string[];
   /** Columns whose sums are compared after the copy: the key, tokens, costs, counts... */
   numeric: string[];
 }
@@ -53,8 +55,10 @@ export async function tableShape(db: Db, name: string): Promise<TableShape> {
     if (withoutRowid) throw new Error(`Table ${name} is a WITHOUT ROWID table; the copy tool cannot cut it into chunks.`);
   }
   const columns = stored.map((r) => String(r.name));
+  const primaryKey = [...pk].sort((a, b) => Number(a.pk) - Number(b.pk)).map((r) => String(r.name));
   const numeric = stored.filter((r) => INTEGER_TYPE.test(String(r.type)) || REAL_TYPE.test(String(r.type))).map((r) => String(r.name));
-  return { name, columns, key: rowidAlias ?? "rowid", numeric: rowidAlias ? numeric : ["rowid", ...numeric] };
+  // A rowid that is not a declared key is not data: neither copied nor compared.
+  return { name, columns, key: rowidAlias ?? "rowid", primaryKey, numeric };
 }
 
 /** Row count and the sum of every numeric column: what the copy is verified by. */
@@ -81,15 +85,41 @@ export function sameSum(a: bigint | number, b: bigint | number): boolean {
 }
 
 export interface CopyProgress {
+  /** Rows written to the destination: new, or different there. */
   copied: number;
-  /** Rows the destination already held (an earlier, interrupted copy). */
+  /** Rows the destination already held, identical (an earlier copy). */
   skipped: number;
 }
 
 /**
+ * The INSERT for one chunk. A row whose key the destination already holds
+ * is overwritten with the source's values when they differ (the migrations
+ * seed some rows, such as aggregation_state's, that the source's must
+ * replace) and left alone when identical, so a rerun writes nothing twice
+ * and `changes` counts what was really copied.
+ */
+function insertSql(shape: TableShape, rows: number): { sql: string; cols: string[] } {
+  const withRowid = shape.primaryKey.length === 0;
+  const cols = withRowid ? ["rowid", ...shape.columns] : shape.columns;
+  const values = Array.from({ length: rows }, () => `(${cols.map(() => "?").join(", ")})`).join(", ");
+  let conflict: string;
+  if (withRowid) conflict = "ON CONFLICT DO NOTHING";
+  else {
+    const rest = shape.columns.filter((c) => !shape.primaryKey.includes(c));
+    conflict =
+      rest.length === 0
+        ? "ON CONFLICT DO NOTHING"
+        : `ON CONFLICT (${shape.primaryKey.map(quote).join(", ")}) DO UPDATE SET ${rest.map((c) => `${quote(c)} = excluded.${quote(c)}`).join(", ")}
+           WHERE (${rest.map((c) => `${quote(shape.name)}.${quote(c)}`).join(", ")}) IS NOT (${rest.map((c) => `excluded.${quote(c)}`).join(", ")})`;
+  }
+  return { sql: `INSERT INTO ${quote(shape.name)} (${cols.map(quote).join(", ")}) VALUES ${values} ${conflict}`, cols };
+}
+
+/**
  * Copies one table in chunks ordered by its key. Each chunk is one INSERT,
- * so it lands whole or not at all; a rerun starts after the largest key the
- * destination already holds, so an interrupted copy resumes where it stopped.
+ * so it lands whole or not at all; rows the destination already holds
+ * unchanged are skipped, so an interrupted copy run again carries on
+ * without writing anything twice.
  */
 export async function copyTable(
   from: Db,
@@ -99,32 +129,29 @@ export async function copyTable(
 ): Promise<CopyProgress> {
   const t = quote(shape.name);
   const key = quote(shape.key);
-  const explicitRowid = shape.key === "rowid";
-  const cols = explicitRowid ? ["rowid", ...shape.columns] : shape.columns;
-  const colList = cols.map(quote).join(", ");
-  const start = await to.execute(`SELECT max(${key}) AS last, count(*) AS n FROM ${t}`);
-  let last = start.rows[0]!.last as InValue;
-  const progress: CopyProgress = { copied: 0, skipped: Number(start.rows[0]!.n) };
-  const placeholders = `(${cols.map(() => "?").join(", ")})`;
+  const select = `SELECT ${shape.key === "rowid" ? "rowid AS rowid, " : ""}${shape.columns.map(quote).join(", ")} FROM ${t}`;
+  const progress: CopyProgress = { copied: 0, skipped: 0 };
+  let last: InValue | undefined;
   for (;;) {
     const chunk = await from.execute({
-      sql: `SELECT ${explicitRowid ? "rowid AS rowid, " : ""}${shape.columns.map(quote).join(", ")} FROM ${t}
-            ${last === null ? "" : `WHERE ${key} > ?`} ORDER BY ${key} LIMIT ?`,
-      args: last === null ? [chunkRows] : [last, chunkRows],
+      sql: `${select} ${last === undefined ? "" : `WHERE ${key} > ?`} ORDER BY ${key} LIMIT ?`,
+      args: last === undefined ? [chunkRows] : [last, chunkRows],
     });
     if (chunk.rows.length === 0) break;
-    const args = chunk.rows.flatMap((r: Row) => cols.map((c) => r[c] as InValue));
+    const { sql, cols } = insertSql(shape, chunk.rows.length);
+    let written: number;
     try {
-      await to.execute({ sql: `INSERT INTO ${t} (${colList}) VALUES ${chunk.rows.map(() => placeholders).join(", ")}`, args });
+      written = (await to.execute({ sql, args: chunk.rows.flatMap((r: Row) => cols.map((c) => r[c] as InValue)) })).rowsAffected;
     } catch (err) {
       throw new Error(
         `${shape.name}: the destination refused the rows after ${shape.key} ${String(last ?? 0)}: ${(err as Error).message}. ` +
-          "It holds other data than an earlier copy of this source; copy into an empty database.",
+          "It holds other data than a copy of this source; copy into an empty database.",
         { cause: err },
       );
     }
     last = chunk.rows[chunk.rows.length - 1]![shape.key] as InValue;
-    progress.copied += chunk.rows.length;
+    progress.copied += written;
+    progress.skipped += chunk.rows.length - written;
     onChunk(progress);
     if (chunk.rows.length < chunkRows) break;
   }

@@ -10,7 +10,7 @@ const USAGE = `Usage: tsx runner copy --to URL [--chunk ROWS]
 Copies every row of the database in DATABASE_URL into the database at URL
 (a file: path or a libSQL server), gives the destination its schema through
 the same migrations, then checks row counts and sums table by table.
-An interrupted copy resumes where it stopped when run again.
+Run again (after an interruption), it writes only what the destination lacks.
 The destination's token, if it needs one, comes from COPY_TO_AUTH_TOKEN.
 
   tsx runner copy --to http://db-host:8080              embedded file -> server
@@ -157,7 +157,7 @@ async function copyAll(from: Database, to: Database, chunkRows: number, say: (li
 
 function compare(shape: TableShape, a: TableTotals, b: TableTotals): string[] {
   const out: string[] = [];
-  if (a.rows !== b.rows) out.push(`${shape.name}: ${a.rows} rows in the source, ${b.rows} in the copy`);
+  if (a.rows !== b.rows) out.push(`${shape.name}: ${a.rows.toLocaleString("en")} rows in the source, ${b.rows.toLocaleString("en")} in the copy`);
   for (const c of shape.numeric)
     if (!sameSum(a.sums[c]!, b.sums[c]!)) out.push(`${shape.name}.${c}: sum ${a.sums[c]} in the source, ${b.sums[c]} in the copy`);
   return out;

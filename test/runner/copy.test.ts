@@ -8,7 +8,7 @@ import { sqlite3, sqlite3Rows, tempDatabasePath } from "../support/database.ts";
 import { runInvoke, runRunner } from "../support/server.ts";
 import { startSqld } from "../support/sqld.ts";
 
-const TABLES = ["claude_identities", "resource_share_increments", "daily_resource_share", "fair_allocations"];
+const TABLES = ["claude_identities", "resource_share_increments", "daily_resource_share", "fair_allocations", "closed_days", "aggregation_state"];
 
 /** A database with what real ones hold: service rows, rows of the original system, closed days, huge values. */
 async function seedTemplate(path: string): Promise<void> {
@@ -32,7 +32,9 @@ async function seedTemplate(path: string): Promise<void> {
      DELETE FROM resource_share_increments WHERE id = 7 OR claude_name = 'Deleted-Later';
      INSERT INTO daily_resource_share (claude_name, date, autonomous_tokens, collaborative_tokens, total_tokens, last_updated, total_cost, report_count)
        VALUES ('Agent-1', '2026-11-02', 10, 20, 30, '2026-11-03T00:00:01Z', 0.25, 3), ('Agent-2', '2026-11-02', 0, 5, 5, NULL, 0, 1);
-     INSERT INTO fair_allocations (claude_name, date, fair_share_tokens, used_tokens, calculated_at) VALUES ('Agent-1', '2026-11-02', 100, 30, '2026-11-03T00:00:02Z');`,
+     INSERT INTO fair_allocations (claude_name, date, fair_share_tokens, used_tokens, calculated_at) VALUES ('Agent-1', '2026-11-02', 100, 30, '2026-11-03T00:00:02Z');
+     INSERT INTO closed_days (date, time_zone, closed_at, max_increment_id, agents) VALUES ('2026-11-02', 'Europe/London', '2026-11-03T00:00:01Z', 900, 2);
+     UPDATE aggregation_state SET checked_through_id = 1000;`,
   );
 }
 
@@ -63,6 +65,8 @@ describe("runner copy", () => {
     expect(there.stdout).toContain("Verified");
     expect(there.stdout).toMatch(/resource_share_increments\s+1,201\s+1,201\s+1,201\s+0/);
     expect(there.stderr).toContain("copy: resource_share_increments: 1,201 rows copied, 0 already there");
+    // The destination's migrations seeded this row; the source's values replace it.
+    expect(there.stderr).toContain("copy: aggregation_state: 1 rows copied, 0 already there");
 
     const back = tempDatabasePath();
     const home = await runRunner(["copy", "--to", `file:${back}`], { DATABASE_URL: server.url });
@@ -101,15 +105,19 @@ describe("runner copy", () => {
     }
   });
 
-  it("reports a mismatch and exits 2 when the destination already held other rows", async () => {
+  it("reports a mismatch and exits 2 when the destination holds rows the source does not", async () => {
     const source = seededDatabase();
     const server = await startSqld();
     const other = await runInvoke("ingest", '{"claude_name":"Someone-Else","cache_read_increment":5,"mode":"autonomy"}', { DATABASE_URL: server.url });
     expect(other.code, other.stderr).toBe(0);
+    const reader = await openDatabase({ url: server.url });
+    await reader.client.execute("UPDATE resource_share_increments SET id = 99999 WHERE claude_name = 'Someone-Else'");
+    reader.close();
 
     const r = await runRunner(["copy", "--to", server.url], { DATABASE_URL: `file:${source}` });
     expect(r.code).toBe(2);
     expect(r.stdout).toContain("NOT verified");
+    expect(r.stderr).toContain("resource_share_increments: 1,201 rows in the source, 1,202 in the copy");
     expect(r.stderr).toMatch(/resource_share_increments\.cache_read_increment: sum \S+ in the source, \S+ in the copy/);
     expect(r.stderr).toContain("copy into an empty database");
   });
