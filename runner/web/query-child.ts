@@ -24,7 +24,9 @@ async function run(database: Database, job: Job): Promise<unknown> {
   try {
     // The checked statement becomes a subquery: only a query parses there,
     // and the LIMIT stops SQLite early instead of truncating afterwards.
-    const rs = await database.client.execute(`SELECT * FROM (${job.sql}\n) LIMIT ${job.cap + 1}`);
+    // database.db: on a libSQL server (no query_only there) it runs the
+    // query in a transaction that is always rolled back (shared/readOnly.ts).
+    const rs = await database.db.execute(`SELECT * FROM (${job.sql}\n) LIMIT ${job.cap + 1}`);
     const rows = rs.rows.slice(0, job.cap).map((r) => rs.columns.map((_, i) => toJson(r[i])));
     return { ok: true, columns: rs.columns, rows, truncated: rs.rows.length > job.cap };
   } catch (err) {
