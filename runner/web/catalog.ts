@@ -17,6 +17,8 @@ export interface TableInfo {
   sql: string;
   /** False for WITHOUT ROWID tables: these are paged by offset instead. */
   hasRowid: boolean;
+  /** Columns that lead an index (or alias the rowid): sorting by them needs no full sort. */
+  indexed: Set<string>;
   /** Which columns the agent, mode and date-range filters apply to. */
   agentColumn?: string;
   modeColumn?: string;
@@ -51,7 +53,14 @@ export async function readCatalog(db: Db): Promise<TableInfo[]> {
       generated: Number(c.hidden) >= 2,
     }));
     const has = (n: string) => columns.some((c) => c.name === n);
-    const info: TableInfo = { name, columns, sql, hasRowid: !/WITHOUT\s+ROWID\s*$/i.test(sql.trim()) };
+    const leading = await db.execute({
+      sql: "SELECT ii.name FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii WHERE ii.seqno = 0",
+      args: [name],
+    });
+    const indexed = new Set(leading.rows.map((r) => String(r.name)));
+    const keys = columns.filter((c) => c.primaryKey);
+    if (keys.length === 1 && keys[0]!.type.toUpperCase() === "INTEGER") indexed.add(keys[0]!.name);
+    const info: TableInfo = { name, columns, sql, hasRowid: !/WITHOUT\s+ROWID\s*$/i.test(sql.trim()), indexed };
     if (has("claude_name")) info.agentColumn = "claude_name";
     else if (name === "claude_identities" && has("name")) info.agentColumn = "name";
     if (has("mode")) info.modeColumn = "mode";

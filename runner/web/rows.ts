@@ -112,16 +112,25 @@ export async function readPage(db: Db, view: TableView, timeZone: string): Promi
   return { columns: view.table.columns.map((c) => c.name), rows: rs.rows.map((r) => view.table.columns.map((_, i) => r[i])) };
 }
 
-const BATCH = 1000;
+/**
+ * Rows per read. Each read of a sort on an unindexed column scans and
+ * sorts the whole table (top-N) again, so those read in larger batches.
+ * Measured exporting 1M rows sorted by context_percentage on a busy 2-core
+ * machine: batches of 1000 took 395 s (peak RSS 181 MB), 10,000 took 102 s
+ * (296 MB), 25,000 took 92 s (456 MB).
+ */
+const INDEXED_BATCH = 2000;
+const UNINDEXED_BATCH = 10_000;
 
 /**
  * Every row of a view, in the view's order, a batch at a time. Keyset
  * reads (continue after the last row's sort value and rowid) keep each
- * batch as cheap as the first, so a million rows stream in constant memory.
+ * batch as cheap as the first, so a million rows stream in bounded memory.
  * SQLite sorts NULLs first ascending, so those are read as their own phase.
  */
 export async function* streamRows(db: Db, view: TableView, timeZone: string): AsyncGenerator<unknown[][]> {
   const t = view.table;
+  const BATCH = view.sort === undefined || t.indexed.has(view.sort) ? INDEXED_BATCH : UNINDEXED_BATCH;
   const where = whereOf(view, timeZone);
   const table = quoteName(t.name);
   const width = t.columns.length;
