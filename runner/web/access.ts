@@ -95,7 +95,8 @@ export function createAccess(password: string | undefined, refused: (c: Context,
       if (outcome.ok) return next();
       return refused(c, outcome.tooMany ? 429 : 401, failureText(outcome));
     }
-    return refused(c, 401, "This viewer needs its password.");
+    // No attempt yet: the login form alone, without an error.
+    return refused(c, 401, "");
   };
 
   return {

@@ -29,7 +29,7 @@ export function LoginPage({ timeZone, next, message }: { timeZone: string; next:
 export function refusedPage(timeZone: string) {
   return (c: Context, status: 401 | 429, message: string) => {
     const next = safeNext(c.req.method === "GET" ? c.req.path + (new URL(c.req.url).search || "") : "/");
-    return c.html(<LoginPage timeZone={timeZone} next={next} message={message} />, status);
+    return c.html(<LoginPage timeZone={timeZone} next={next} {...(message ? { message } : {})} />, status);
   };
 }
 
