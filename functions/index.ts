@@ -1,6 +1,7 @@
 import type { Handler } from "../shared/context.ts";
 import { aggregateDay } from "./aggregateDay.ts";
 import { dashboard } from "./dashboard.ts";
+import { issueToken, revokeToken } from "./agentToken.ts";
 import { health } from "./health.ts";
 import { ingest } from "./ingest.ts";
 import { ingestBatch } from "./ingestBatch.ts";
@@ -58,6 +59,16 @@ export const handlers = {
     run: health,
     description: "Check the database answers and the schema is current.",
     example: "{}",
+  },
+  issueToken: {
+    run: issueToken,
+    description: "Issue an agent's write token (shown once; replaces any earlier one).",
+    example: '{"claude_name":"Sparkle-Orange"}',
+  },
+  revokeToken: {
+    run: revokeToken,
+    description: "Revoke an agent's write token.",
+    example: '{"claude_name":"Sparkle-Orange"}',
   },
 } satisfies Record<string, HandlerEntry>;
 

@@ -8,9 +8,12 @@ export interface IngestOutput {
   status: "success";
   claude_name: string;
   tokens_recorded: number;
-  id: number;
+  /** The stored row's id; null while the report waits to be written (queued). */
+  id: number | null;
   timestamp: string;
   duplicate: boolean;
+  /** Present when the report was made durable elsewhere and is written to the table shortly. */
+  queued?: true;
 }
 
 /** Validates one report and settles its time; no database access. */
@@ -22,15 +25,20 @@ export function parseReport(input: unknown, ctx: Pick<Context, "now" | "config">
   return ok(row);
 }
 
-/** The answer for one report: what the database holds, which for a repeated event id is the first report. */
-export function describeStored(row: IncrementRow, stored: StoredIncrement): IngestOutput {
+/**
+ * The answer for one report: what the database holds, which for a repeated
+ * event id is the first report. `stored` undefined means accepted and
+ * queued (in the spool), not yet in the table: then the report as sent.
+ */
+export function describeStored(row: IncrementRow, stored: StoredIncrement | undefined): IngestOutput {
   return {
     status: "success",
     claude_name: row.claude_name,
-    tokens_recorded: stored.cache_read_increment,
-    id: stored.id,
-    timestamp: stored.timestamp,
-    duplicate: stored.duplicate,
+    tokens_recorded: stored?.cache_read_increment ?? row.cache_read_increment,
+    id: stored?.id ?? null,
+    timestamp: stored?.timestamp ?? row.timestamp,
+    duplicate: stored?.duplicate ?? false,
+    ...(stored ? {} : { queued: true as const }),
   };
 }
 

@@ -4,7 +4,7 @@ import { invalid, ok, type FieldIssue, type Result } from "../shared/result.ts";
 import { validate } from "../shared/validate.ts";
 import { describeStored, parseReport, type IngestOutput } from "./ingest.ts";
 import type { IncrementRow } from "./report.ts";
-import { storeIncrements } from "./store.ts";
+import { storeIncrements, type StoredIncrement } from "./store.ts";
 
 /** A day of 30-second reports is 2,880; a backlog larger than this is sent in parts. */
 export const MAX_BATCH = 5000;
@@ -22,12 +22,8 @@ export interface IngestBatchOutput {
   results: IngestOutput[];
 }
 
-/**
- * Stores a backlog of reports, all or none: one invalid report rejects the
- * batch and stores nothing, with every problem named by its index.
- * @example tsx runner invoke ingestBatch '[{"claude_name":"Sparkle-Orange","cache_read_increment":10,"mode":"autonomy","event_id":"a1"}]'
- */
-export async function ingestBatch(input: unknown, ctx: Context): Promise<Result<IngestBatchOutput>> {
+/** Validates a batch; every problem is named by its index (`[3].mode`). No database access. */
+export function parseBatch(input: unknown, ctx: Pick<Context, "now" | "config">): Result<IncrementRow[]> {
   const list = validate(batchSchema, input);
   if (!list.ok) return list;
   const rows: IncrementRow[] = [];
@@ -37,9 +33,23 @@ export async function ingestBatch(input: unknown, ctx: Context): Promise<Result<
     if (row.ok) rows.push(row.value);
     else for (const i of row.error.issues ?? []) issues.push({ field: `[${index}]${i.field === "body" ? "" : `.${i.field}`}`, message: i.message });
   });
-  if (issues.length > 0) return invalid(issues);
-  const stored = await storeIncrements(ctx.db, rows);
-  const results = rows.map((row, i) => describeStored(row, stored[i]!));
+  return issues.length > 0 ? invalid(issues) : ok(rows);
+}
+
+/** The answer for a batch; `stored` undefined means accepted and queued. */
+export function describeBatch(rows: IncrementRow[], stored: StoredIncrement[] | undefined): IngestBatchOutput {
+  const results = rows.map((row, i) => describeStored(row, stored?.[i]));
   const duplicates = results.filter((r) => r.duplicate).length;
-  return ok({ status: "success", stored: results.length - duplicates, duplicates, results });
+  return { status: "success", stored: results.length - duplicates, duplicates, results };
+}
+
+/**
+ * Stores a backlog of reports, all or none: one invalid report rejects the
+ * batch and stores nothing, with every problem named by its index.
+ * @example tsx runner invoke ingestBatch '[{"claude_name":"Sparkle-Orange","cache_read_increment":10,"mode":"autonomy","event_id":"a1"}]'
+ */
+export async function ingestBatch(input: unknown, ctx: Context): Promise<Result<IngestBatchOutput>> {
+  const rows = parseBatch(input, ctx);
+  if (!rows.ok) return rows;
+  return ok(describeBatch(rows.value, await storeIncrements(ctx.db, rows.value)));
 }

@@ -68,11 +68,13 @@ export async function openConfigured(
   const options = { url: config.databaseUrl, authToken: config.databaseAuthToken, busyTimeoutMs, intMode };
   let db: Database | undefined;
   try {
-    db = await openDatabase(options);
+    // Migrations wait the default 5 s for other writers; a connection that
+    // wants a shorter wait (the webhook's) is opened after them.
+    db = await openDatabase({ ...options, busyTimeoutMs: undefined });
     await migrate(db.client);
-    if (!queryOnly) return db;
+    if (!queryOnly && busyTimeoutMs === undefined) return db;
     db.close();
-    return await openDatabase({ ...options, queryOnly: true });
+    return await openDatabase({ ...options, queryOnly });
   } catch (err) {
     db?.close();
     throw describeOpenError(err, where, settings);
@@ -97,4 +99,27 @@ function describeOpenError(err: unknown, where: string, settings: { url: string;
   if (/fetch failed|ECONNREFUSED|ENOTFOUND/i.test(text))
     return new StartupError(`Cannot reach ${where}: ${e.message}. Check ${settings.url}, ${settings.token} and that the server runs.`);
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * For a file database: a check that the file the process opened is still the
+ * one at its path. Deleted or replaced under a running service, SQLite keeps
+ * writing to the old, unreachable file; /health must say so.
+ * Returns a problem in words, or undefined when all is well.
+ */
+export function watchDatabaseFile(databaseUrl: string): () => string | undefined {
+  const path = filePath(databaseUrl);
+  if (!path) return () => undefined;
+  const opened = statSync(path);
+  return () => {
+    let now;
+    try {
+      now = statSync(path);
+    } catch {
+      return `The database file ${path} was deleted while the service runs; what it writes now is lost at the next restart. Restore the file from a backup and restart the service.`;
+    }
+    if (now.ino !== opened.ino || now.dev !== opened.dev)
+      return `The database file ${path} was replaced while the service runs; the service still writes to the old file. Restart the service to use the new one.`;
+    return undefined;
+  };
 }

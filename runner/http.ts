@@ -58,9 +58,10 @@ export async function readJson(c: HonoContext): Promise<{ value: unknown } | Res
   const text = await c.req.text();
   try {
     return { value: JSON.parse(text) as unknown };
-  } catch (err) {
+  } catch {
+    // JSON.parse's message quotes the body; a reply never repeats what was sent.
     return c.json(
-      { status: "error", error: "invalid_json", message: `The body is not valid JSON (${(err as Error).message}); nothing was stored.` },
+      { status: "error", error: "invalid_json", message: "The body is not valid JSON; nothing was stored. Send one JSON object (or an array for /resource-share/increments)." },
       400,
     );
   }

@@ -1,19 +1,48 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { Config } from "../shared/config.ts";
 import type { Database } from "../shared/db.ts";
+import { tokensRequired } from "./auth.ts";
+import { watchDatabaseFile } from "./database.ts";
+import { durableStore } from "./durable-store.ts";
 import { handlerConfig } from "./environment.ts";
 import { groupCommit } from "./group-commit.ts";
 import { listening } from "./lifecycle.ts";
 import type { Logger } from "./log.ts";
+import { Spool, spoolPathFor } from "./spool.ts";
 import { createWebhookApp } from "./webhook.ts";
 
-/** Starts the webhook on HOST:PORT over an open database. */
-export async function startWebhook(config: Config, database: Database, log: Logger): Promise<ServerType> {
-  const app = createWebhookApp({ db: groupCommit(database.db), config: handlerConfig(config), log });
+/**
+ * How long the webhook's connection waits for another writer's lock. The
+ * wait blocks the event loop (it happens inside a synchronous native call),
+ * so it is short: after one busy failure, reports go to the spool instead.
+ */
+export const WEBHOOK_BUSY_TIMEOUT_MS = 100;
+
+/**
+ * Starts the webhook on HOST:PORT over an open database. Checks the spool
+ * first (a StartupError if unusable) and resumes applying what an earlier
+ * run left in it.
+ */
+export async function startWebhook(config: Config, database: Database, log: Logger): Promise<{ server: ServerType; close: () => Promise<void> }> {
+  const spool = new Spool(spoolPathFor(config.databaseUrl, config.spoolDir));
+  const left = spool.load();
+  if (left.unreadable > 0)
+    log.error(`${left.unreadable} line(s) of the spool file ${spool.path} cannot be read and are skipped; a copy of the file is in ${left.copy}`);
+  if (spool.busy) log.info(`the spool ${spool.path} holds ${spool.backlog} report(s) from an earlier run; applying them before new reports`);
+  const store = durableStore(groupCommit(database.db), spool, log);
+  store.resume();
+  const app = createWebhookApp({
+    db: database.db,
+    store,
+    config: handlerConfig(config),
+    log,
+    requireTokens: tokensRequired(config.host, config.requireTokens),
+    checkDatabase: watchDatabaseFile(config.databaseUrl),
+  });
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
   const port = await listening(server, "webhook", config.host, config.port);
   log.info(`webhook listening on http://${config.host}:${port} (database ${describeUrl(config.databaseUrl)}, days in ${config.timeZone})`);
-  return server;
+  return { server, close: () => spool.close() };
 }
 
 /** The database URL without anything secret in it. */

@@ -1,16 +1,29 @@
-import { Hono } from "hono";
+import { Hono, type Context as HonoContext } from "hono";
 import { handlers } from "../functions/index.ts";
+import { describeStored, parseReport } from "../functions/ingest.ts";
+import { describeBatch, parseBatch } from "../functions/ingestBatch.ts";
+import type { IncrementRow } from "../functions/report.ts";
 import type { Context, Db, HandlerConfig } from "../shared/context.ts";
 import { isUnavailable } from "../shared/db.ts";
+import type { Result } from "../shared/result.ts";
+import { writeAuth } from "./auth.ts";
+import type { DurableStore } from "./durable-store.ts";
 import { accessLog, answer, limitBody, loggedPath, readJson } from "./http.ts";
 import type { Logger } from "./log.ts";
 import { failureBody } from "./outcome.ts";
+import { SpoolUnwritable } from "./spool.ts";
 
 export interface WebhookOptions {
-  /** Writes go through group commit; see group-commit.ts. */
+  /** Reads, and the token lookup. */
   db: Db;
+  /** Writes: to the database, or to the spool while it cannot take them. */
+  store: DurableStore;
   config: HandlerConfig;
   log: Logger;
+  /** Writes need an agent's token (off loopback, or REQUIRE_TOKENS=1). */
+  requireTokens?: boolean;
+  /** Says what is wrong with the database file, if anything (deleted, replaced). */
+  checkDatabase?: () => string | undefined;
   now?: () => Date;
 }
 
@@ -22,12 +35,31 @@ const MAX_BATCH_BYTES = 4 * 1024 * 1024;
  * The webhook on :8765: the agents' timers post here. The routes and their
  * answers are a contract with clients in the field (see README, "API").
  */
-export function createWebhookApp({ db, config, log, now = () => new Date() }: WebhookOptions): Hono {
+export function createWebhookApp({
+  db,
+  store,
+  config,
+  log,
+  requireTokens = false,
+  checkDatabase = () => undefined,
+  now = () => new Date(),
+}: WebhookOptions): Hono {
   const ctx = (): Context => ({ db, now, config });
+  const auth = writeAuth(db, requireTokens, log);
   const app = new Hono();
   app.use(accessLog(log));
 
+  /** Checks who writes, then stores rows durably; 200 means they are in the table or the spool. */
+  async function write<T>(c: HonoContext, agent: string | undefined, rows: Result<IncrementRow[]>, describe: (rows: IncrementRow[], stored: Awaited<ReturnType<DurableStore["store"]>>) => T) {
+    if (!rows.ok) return c.json(failureBody(rows.error), 400);
+    const denied = auth.mismatch(c, agent, rows.value.map((r) => r.claude_name));
+    if (denied) return denied;
+    return c.json(describe(rows.value, await store.store(rows.value)) as object, 200);
+  }
+
   app.post("/resource-share/increment", limitBody(MAX_REPORT_BYTES), async (c) => {
+    const agent = await auth.agentOf(c);
+    if (agent instanceof Response) return agent;
     const body = await readJson(c);
     if (body instanceof Response) return body;
     const key = c.req.header("idempotency-key");
@@ -40,13 +72,18 @@ export function createWebhookApp({ db, config, log, now = () => new Date() }: We
         }),
         400,
       );
-    return answer(c, handlers.ingest.run, withKey(body.value, key), ctx());
+    const row = parseReport(withKey(body.value, key), ctx());
+    return write(c, agent, row.ok ? { ok: true, value: [row.value] } : row, (rows, stored) =>
+      describeStored(rows[0]!, stored === "spooled" ? undefined : stored[0]),
+    );
   });
 
   app.post("/resource-share/increments", limitBody(MAX_BATCH_BYTES), async (c) => {
+    const agent = await auth.agentOf(c);
+    if (agent instanceof Response) return agent;
     const body = await readJson(c);
     if (body instanceof Response) return body;
-    return answer(c, handlers.ingestBatch.run, body.value, ctx());
+    return write(c, agent, parseBatch(body.value, ctx()), (rows, stored) => describeBatch(rows, stored === "spooled" ? undefined : stored));
   });
 
   app.get("/resource/today/:claude_name", (c) => answer(c, handlers.today.run, { claude_name: c.req.param("claude_name") }, ctx()));
@@ -63,11 +100,19 @@ export function createWebhookApp({ db, config, log, now = () => new Date() }: We
   });
 
   app.get("/health", async (c) => {
+    const spool = store.status();
+    const gone = checkDatabase();
+    if (gone) {
+      log.error(`health check: ${gone}`);
+      return c.json({ status: "error", database: "gone", message: gone, spool }, 503);
+    }
     try {
-      return await answer(c, handlers.health.run, {}, ctx());
+      const result = await handlers.health.run({}, ctx());
+      if (result.ok) return c.json({ ...result.value, spool }, 200);
+      return c.json(failureBody(result.error), 500);
     } catch (err) {
       log.error(`health check failed: the database does not answer: ${(err as Error).message}`);
-      return c.json({ status: "error", database: "unreachable", message: (err as Error).message }, 503);
+      return c.json({ status: "error", database: "unreachable", message: (err as Error).message, spool }, 503);
     }
   });
 
@@ -76,6 +121,11 @@ export function createWebhookApp({ db, config, log, now = () => new Date() }: We
   );
 
   app.onError((err, c) => {
+    if (err instanceof SpoolUnwritable) {
+      log.error(`${c.req.method} ${c.req.path}: the database cannot take the write and ${err.message}; answered 503, nothing was stored. Free disk space or fix the spool directory's permissions.`);
+      c.header("Retry-After", "30");
+      return c.json({ status: "error", error: "unavailable", message: "Neither the database nor the spool can take the report right now; nothing was stored. Retry later." }, 503);
+    }
     if (isUnavailable(err)) {
       log.error(`database unavailable during ${c.req.method} ${loggedPath(c)}: ${err.message}`);
       c.header("Retry-After", "5");

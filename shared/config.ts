@@ -18,6 +18,10 @@ export interface Config {
   replayWindowDays: number;
   /** Token for the destination of `runner copy --to`, when it is a libSQL server. */
   copyToAuthToken: string | undefined;
+  /** Where the spool file lives; undefined: beside a file database, data/ for a server. */
+  spoolDir: string | undefined;
+  /** Writes need an agent's token even on a loopback address. */
+  requireTokens: boolean;
 }
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -70,6 +74,8 @@ function envSchema(machineZone: string) {
       ),
       "30",
     ),
+    SPOOL_DIR: v.optional(v.string()),
+    REQUIRE_TOKENS: v.optional(v.picklist(["0", "1"], "REQUIRE_TOKENS must be 1 (writes need a token) or 0"), "0"),
   });
 }
 
@@ -102,6 +108,8 @@ export function parseConfig(env: Record<string, string | undefined>, machineZone
       logLevel: e.LOG_LEVEL,
       replayWindowDays: e.RESOURCE_SHARE_REPLAY_DAYS,
       copyToAuthToken: e.COPY_TO_AUTH_TOKEN,
+      spoolDir: e.SPOOL_DIR,
+      requireTokens: e.REQUIRE_TOKENS === "1",
     },
   };
 }

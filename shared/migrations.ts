@@ -29,6 +29,15 @@ export const MIGRATIONS: Migration[] = [
       for (const sql of CLOSED_DAYS_SCHEMA) await tx.execute(sql);
     },
   },
+  {
+    version: 3,
+    name: "agents get a token (its SHA-256 hash)",
+    async up(tx) {
+      const columns = await tx.execute("PRAGMA table_xinfo(claude_identities)");
+      if (!columns.rows.some((r) => r.name === "token_hash")) await tx.execute("ALTER TABLE claude_identities ADD COLUMN token_hash TEXT");
+      await tx.execute("CREATE UNIQUE INDEX IF NOT EXISTS claude_identities_token ON claude_identities (token_hash)");
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -1,4 +1,5 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,4 +41,43 @@ export function sqlite3(path: string, sql: string, { json = false } = {}): strin
 export function sqlite3Rows<T = Record<string, unknown>>(path: string, sql: string): T[] {
   const out = sqlite3(path, sql, { json: true }).trim();
   return out ? (JSON.parse(out) as T[]) : [];
+}
+
+export interface HeldLock {
+  /** COMMIT, end the sqlite3 session and wait for it to exit. */
+  release(): Promise<void>;
+}
+
+/**
+ * Holds the database's write lock from the real sqlite3 CLI, as a person in
+ * a shell would with `BEGIN IMMEDIATE;`. Resolves once the lock is held.
+ */
+export async function holdWriteLock(path: string): Promise<HeldLock> {
+  const cli = spawn("sqlite3", [path], { stdio: ["pipe", "pipe", "pipe"] });
+  const exited = once(cli, "exit");
+  afterEach(async () => {
+    if (cli.exitCode === null && cli.signalCode === null) {
+      cli.kill("SIGKILL");
+      await exited;
+    }
+  });
+  let out = "";
+  cli.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  cli.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  cli.stdin.write("BEGIN IMMEDIATE;\nSELECT 'lock held';\n");
+  await new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (out.includes("lock held")) resolve();
+      else if (/error/i.test(out)) reject(new Error(`sqlite3 could not take the lock: ${out}`));
+    };
+    cli.stdout.on("data", check);
+    cli.stderr.on("data", check);
+    cli.once("exit", () => reject(new Error(`sqlite3 exited before taking the lock: ${out}`)));
+  });
+  return {
+    async release() {
+      cli.stdin.end("COMMIT;\n");
+      await exited;
+    },
+  };
 }

@@ -1,0 +1,135 @@
+import { appendFile } from "node:fs/promises";
+import type { IncrementRow } from "../functions/report.ts";
+import { storeIncrements, type StoredIncrement } from "../functions/store.ts";
+import type { Db } from "../shared/context.ts";
+import { isUnavailable } from "../shared/db.ts";
+import type { Logger } from "./log.ts";
+import type { Spool } from "./spool.ts";
+
+export interface SpoolStatus {
+  /** "direct" while writes reach the database; "spooling" while they wait in the spool. */
+  mode: "direct" | "spooling";
+  /** Reports acknowledged but not yet in the database. */
+  backlog: number;
+  file: string;
+}
+
+export interface DurableStore {
+  /**
+   * Stores rows in the database, or, when it cannot take the write, makes
+   * them durable in the spool ("spooled"). Throws SpoolUnwritable when
+   * neither works, and any other fault as is.
+   */
+  store(rows: IncrementRow[]): Promise<StoredIncrement[] | "spooled">;
+  /** Starts applying what an earlier run left in the spool. */
+  resume(): void;
+  status(): SpoolStatus;
+}
+
+/** Rows applied per transaction while draining: big enough to catch up fast, small enough to keep the loop responsive. */
+const DRAIN_ROWS = 500;
+const FIRST_PROBE_MS = 50;
+const MAX_PROBE_MS = 1000;
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/**
+ * The webhook's write path. While the spool is empty it costs one property
+ * read per request. Once a write fails because the database is unavailable,
+ * that write and every later one go to the spool (keeping their order),
+ * and a background loop probes the database, applies the spool in order and
+ * hands back to direct writes when the spool is empty.
+ */
+export function durableStore(db: Db, spool: Spool, log: Logger): DurableStore {
+  let draining = false;
+
+  async function store(rows: IncrementRow[]): Promise<StoredIncrement[] | "spooled"> {
+    if (!spool.busy) {
+      try {
+        return await storeIncrements(db, rows);
+      } catch (err) {
+        if (!isUnavailable(err)) throw err;
+        if (!spool.busy)
+          log.warn(`the database cannot take writes (${(err as Error).message}); keeping reports in the spool file ${spool.path} until it can`);
+      }
+    }
+    await spool.append(rows);
+    resume();
+    return "spooled";
+  }
+
+  function resume(): void {
+    if (draining || !spool.busy) return;
+    draining = true;
+    void drain().finally(() => {
+      draining = false;
+      // Something arrived while the loop was finishing.
+      if (spool.busy) resume();
+    });
+  }
+
+  async function drain(): Promise<void> {
+    let wait = FIRST_PROBE_MS;
+    let applied = 0;
+    const started = Date.now();
+    for (;;) {
+      if (spool.entries.length === 0) {
+        const emptied = await spool.emptyIfDrained().catch((err: unknown) => {
+          log.error(`cannot empty the spool file ${spool.path} after applying it (${(err as Error).message}); will retry. Its entries are in the database already and replaying them stores nothing twice.`);
+          return false;
+        });
+        if (emptied) {
+          log.info(`spool applied: ${applied} reports written to the database after ${((Date.now() - started) / 1000).toFixed(1)} s; writing directly again`);
+          return;
+        }
+        await sleep(10); // appends in flight: let them land
+        continue;
+      }
+      let count = 0;
+      let rows = 0;
+      while (count < spool.entries.length && rows < DRAIN_ROWS) rows += spool.entries[count++]!.rows.length;
+      const chunk = spool.entries.slice(0, count);
+      try {
+        await storeIncrements(db, chunk.flatMap((e) => e.rows));
+        spool.applied(count);
+        applied += rows;
+        wait = FIRST_PROBE_MS;
+      } catch (err) {
+        if (isUnavailable(err)) {
+          await sleep(wait);
+          wait = Math.min(wait * 2, MAX_PROBE_MS);
+          continue;
+        }
+        applied += await applyOneByOne(chunk);
+      }
+    }
+  }
+
+  /**
+   * The database refused a chunk for a reason other than unavailability: a
+   * row it will never take. Apply entry by entry and set refused ones aside
+   * in a file beside the spool, so one bad entry cannot hold up the rest.
+   */
+  async function applyOneByOne(chunk: { rows: IncrementRow[] }[]): Promise<number> {
+    let applied = 0;
+    for (const entry of chunk) {
+      try {
+        await storeIncrements(db, entry.rows);
+        applied += entry.rows.length;
+      } catch (err) {
+        if (isUnavailable(err)) return applied; // try again later, from this entry
+        const aside = `${spool.path}.refused`;
+        await appendFile(aside, `${JSON.stringify({ error: (err as Error).message, ...entry })}\n`);
+        log.error(`the database refused a spooled entry of ${entry.rows.length} report(s) (${(err as Error).message}); it is kept in ${aside} for a person to look at`);
+      }
+      spool.applied(1);
+    }
+    return applied;
+  }
+
+  return {
+    store,
+    resume,
+    status: () => ({ mode: spool.busy ? "spooling" : "direct", backlog: spool.backlog, file: spool.path }),
+  };
+}
