@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { claudeName, mode } from "../shared/fields.ts";
+import { claudeName, mode, plainText } from "../shared/fields.ts";
 import type { HandlerConfig } from "../shared/context.ts";
 
 /**
@@ -23,13 +23,11 @@ const percentage = v.nullish(
   v.pipe(v.number("must be a number or null"), v.minValue(0, "must be from 0 to 100"), v.maxValue(100, "must be from 0 to 100")),
 );
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
 export const eventId = v.pipe(
   v.string("must be a string"),
   v.minLength(1, "must not be empty"),
   v.maxLength(128, "must be at most 128 characters"),
-  v.check((s) => !CONTROL.test(s), "must not contain control characters"),
+  plainText,
 );
 
 // ISO-8601 with a zone: "2026-01-02T03:04:05Z", "...05.678+01:00".
@@ -61,7 +59,7 @@ export const reportSchema = v.pipe(
       context_percentage: percentage,
       event_id: v.optional(v.nullable(eventId)),
       timestamp: v.optional(v.nullable(timestamp)),
-      hostname: v.optional(v.nullable(v.pipe(v.string("must be a string"), v.maxLength(255, "must be at most 255 characters")))),
+      hostname: v.optional(v.nullable(v.pipe(v.string("must be a string"), v.maxLength(255, "must be at most 255 characters"), plainText))),
     }
   ),
   v.check(

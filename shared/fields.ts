@@ -5,15 +5,26 @@ import * as v from "valibot";
  * words a client author can act on; the field name is added by validate().
  */
 
-// Control characters (C0, DEL, C1) make names that break logs and terminals.
+// Control characters (C0, DEL, C1) make names that break logs and terminals;
+// a NUL also cuts the text short when SQLite hands it back.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Half of a UTF-16 surrogate pair cannot be stored as UTF-8: it would come
+// back as U+FFFD, a different name than the one sent.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The checks every stored text field gets: no control characters, valid Unicode. */
+export const plainText = v.pipe(
+  v.string("must be a string"),
+  v.check((s) => !CONTROL.test(s), "must not contain control characters"),
+  v.check((s) => !LONE_SURROGATE.test(s), "must be valid Unicode text (it holds half of a surrogate pair)"),
+);
 
 export const claudeName = v.pipe(
   v.string("must be a string"),
   v.trim(),
   v.minLength(1, "must not be empty or only whitespace"),
   v.maxLength(64, "must be at most 64 characters"),
-  v.check((s) => !CONTROL.test(s), "must not contain control characters"),
+  plainText,
 );
 
 export const mode = v.picklist(["autonomy", "collaboration"], 'must be "autonomy" or "collaboration"');

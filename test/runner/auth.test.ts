@@ -68,7 +68,7 @@ describe("who may write", () => {
       expect(files).not.toContain(token);
     }
     expect(server.output()).toMatch(/WARN 401 POST \/resource-share\/increment: unknown or revoked token/);
-  });
+  }, 180_000); // four CLI runs besides the server
 
   it("keeps the existing token-less clients working on loopback, but checks a token that is sent", async () => {
     const path = tempDatabasePath();

@@ -18,6 +18,8 @@ describe("parseConfig", () => {
         timeZone: ZONE,
         logLevel: "info",
         replayWindowDays: 30,
+        spoolDir: undefined,
+        requireTokens: false,
       },
     });
     expect(DEFAULT_DATABASE_URL).toBe("file:data/resource_tracking.db");
@@ -41,6 +43,8 @@ describe("parseConfig", () => {
         RESOURCE_SHARE_TZ: "America/New_York",
         LOG_LEVEL: "debug",
         RESOURCE_SHARE_REPLAY_DAYS: "7",
+        SPOOL_DIR: "/var/spool/resource-share",
+        REQUIRE_TOKENS: "1",
         UNRELATED: "ignored",
       },
       ZONE,
@@ -58,6 +62,8 @@ describe("parseConfig", () => {
         timeZone: "America/New_York",
         logLevel: "debug",
         replayWindowDays: 7,
+        spoolDir: "/var/spool/resource-share",
+        requireTokens: true,
       },
     });
   });
@@ -75,6 +81,7 @@ describe("parseConfig", () => {
     ["RESOURCE_SHARE_REPLAY_DAYS", "a week"],
     ["RESOURCE_SHARE_REPLAY_DAYS", "3651"],
     ["DATABASE_URL", "data/resource_tracking.db"],
+    ["REQUIRE_TOKENS", "yes"],
   ];
 
   it.each(bad)("%s=%j is refused with one line naming the variable", (name, value) => {
