@@ -475,26 +475,61 @@ describe("the access log", () => {
 });
 
 describe("a database that cannot take the write", () => {
-  it("answers 503 with Retry-After while another process holds the write lock, and 200 again once it is released", async () => {
+  /** A person's sqlite3 session with a write transaction left open; resolves once it really holds the lock. */
+  async function openShellTransaction(dbPath: string) {
+    const shell = spawn("sqlite3", [dbPath], { stdio: ["pipe", "ignore", "ignore"] });
+    const shellExited = once(shell, "exit");
+    shell.stdin.write("BEGIN IMMEDIATE;\nINSERT INTO claude_identities (name) VALUES ('shell-session');\n");
+    await expect.poll(() => {
+      try {
+        execFileSync("sqlite3", [dbPath, "PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK;"], { stdio: "pipe" });
+        return "free";
+      } catch {
+        return "locked";
+      }
+    }).toBe("locked");
+    return async () => {
+      shell.stdin.end("ROLLBACK;\n");
+      await shellExited;
+    };
+  }
+
+  it("answers 200 from the spool while another process holds the write lock, and stores the report once it is released", async () => {
     const dbPath = tempDatabasePath();
     const own = await startRunner("serve", { DATABASE_URL: `file:${dbPath}` });
     const report = { claude_name: "Locked-Out", cache_read_increment: 1, mode: "autonomy" };
     const url = `${own.url}/resource-share/increment`;
     expect((await postJson(url, report)).status).toBe(200);
-    // A person's sqlite3 session with a write transaction left open.
-    const shell = spawn("sqlite3", [dbPath], { stdio: ["pipe", "ignore", "ignore"] });
-    const shellExited = once(shell, "exit");
+    const release = await openShellTransaction(dbPath);
     try {
-      shell.stdin.write("BEGIN IMMEDIATE;\nINSERT INTO claude_identities (name) VALUES ('shell-session');\n");
-      // Wait until the shell really holds the lock.
-      await expect.poll(() => {
-        try {
-          execFileSync("sqlite3", [dbPath, "PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK;"], { stdio: "pipe" });
-          return "free";
-        } catch {
-          return "locked";
-        }
-      }).toBe("locked");
+      const res = await postJson(url, report);
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ status: "success", queued: true, id: null });
+      expect(sqlite3Rows(dbPath, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 1 }]);
+    } finally {
+      await release();
+    }
+    await expect.poll(async () => ((await (await fetch(`${own.url}/health`)).json()) as { spool: { backlog: number } }).spool.backlog).toBe(0);
+    // The lock is gone: the next report is stored directly (the connection recovered).
+    const after = await postJson(url, report);
+    expect(after.status).toBe(200);
+    expect(typeof after.json.id).toBe("number");
+    expect(sqlite3Rows(dbPath, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 3 }]);
+    expect(await own.stop()).toBe(0);
+  });
+
+  it("answers 503 with Retry-After only when the spool cannot be written either", async () => {
+    const dbPath = tempDatabasePath();
+    const spoolDir = join(tempDatabasePath(), "..", "spool");
+    execFileSync("mkdir", [spoolDir]);
+    const own = await startRunner("serve", { DATABASE_URL: `file:${dbPath}`, SPOOL_DIR: spoolDir });
+    const report = { claude_name: "Locked-Out", cache_read_increment: 1, mode: "autonomy" };
+    const url = `${own.url}/resource-share/increment`;
+    // The spool directory is swapped for a file after start: nothing durable can be written now.
+    execFileSync("rm", ["-r", spoolDir]);
+    execFileSync("touch", [spoolDir]);
+    const release = await openShellTransaction(dbPath);
+    try {
       const res = await fetch(url, { method: "POST", headers: JSON_TYPE, body: JSON.stringify(report) });
       expect(res.status).toBe(503);
       expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
@@ -502,13 +537,12 @@ describe("a database that cannot take the write", () => {
       expect(text).not.toMatch(STACK);
       expect(JSON.parse(text)).toMatchObject({ status: "error", error: "unavailable" });
     } finally {
-      shell.stdin.end("ROLLBACK;\n");
-      await shellExited;
+      await release();
     }
-    // The lock is gone: the next reports are stored (the connection recovered).
+    // Nothing was stored for the refused report; the next one is written directly.
     expect((await postJson(url, report)).status).toBe(200);
-    expect((await postJson(url, report)).status).toBe(200);
-    expect(sqlite3Rows(dbPath, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 3 }]);
+    expect(sqlite3Rows(dbPath, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 1 }]);
+    expect(own.output()).toMatch(/cannot write the spool file/);
     expect(await own.stop()).toBe(0);
   });
 });
