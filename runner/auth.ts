@@ -2,6 +2,7 @@ import type { Context as HonoContext } from "hono";
 import { agentForToken, hashToken } from "../functions/agentToken.ts";
 import type { Db } from "../shared/context.ts";
 import { isUnavailable } from "../shared/db.ts";
+import { loggedPath } from "./http.ts";
 import type { Logger } from "./log.ts";
 
 /** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
@@ -25,7 +26,7 @@ export function writeAuth(db: Db, required: boolean, log: Logger) {
   const known = new Map<string, string>();
 
   function refuse(c: HonoContext, reason: string): Response {
-    log.warn(`401 ${c.req.method} ${c.req.path}: ${reason}`);
+    log.warn(`401 ${c.req.method} ${loggedPath(c)}: ${reason}`);
     c.header("WWW-Authenticate", 'Bearer realm="resource-share"');
     return c.json({ status: "error", error: "unauthorized", message: `${reason}; nothing was stored. Ask for the agent's token: tsx runner invoke issueToken '{"claude_name":"..."}'.` }, 401);
   }

@@ -122,7 +122,7 @@ export function createWebhookApp({
 
   app.onError((err, c) => {
     if (err instanceof SpoolUnwritable) {
-      log.error(`${c.req.method} ${c.req.path}: the database cannot take the write and ${err.message}; answered 503, nothing was stored. Free disk space or fix the spool directory's permissions.`);
+      log.error(`${c.req.method} ${loggedPath(c)}: the database cannot take the write and ${err.message}; answered 503, nothing was stored. Free disk space or fix the spool directory's permissions.`);
       c.header("Retry-After", "30");
       return c.json({ status: "error", error: "unavailable", message: "Neither the database nor the spool can take the report right now; nothing was stored. Retry later." }, 503);
     }
