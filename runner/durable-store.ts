@@ -4,7 +4,7 @@ import { storeIncrements, type StoredIncrement } from "../functions/store.ts";
 import type { Db } from "../shared/context.ts";
 import { isUnavailable } from "../shared/db.ts";
 import type { Logger } from "./log.ts";
-import type { Spool } from "./spool.ts";
+import { withEventIds, type Spool } from "./spool.ts";
 
 export interface SpoolStatus {
   /** "direct" while writes reach the database; "spooling" while they wait in the spool. */
@@ -43,7 +43,13 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 export function durableStore(db: Db, spool: Spool, log: Logger): DurableStore {
   let draining = false;
 
-  async function store(rows: IncrementRow[]): Promise<StoredIncrement[] | "spooled"> {
+  // A write to a libSQL server that times out may still have committed there:
+  // give its rows event ids first, so that spooling and replaying them cannot
+  // count them twice. A file database that fails a write has written nothing.
+  const mayCommitAfterFailure = db.protocol !== "file";
+
+  async function store(given: IncrementRow[]): Promise<StoredIncrement[] | "spooled"> {
+    const rows = mayCommitAfterFailure ? withEventIds(given) : given;
     if (!spool.busy) {
       try {
         return await storeIncrements(db, rows);

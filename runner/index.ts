@@ -6,7 +6,7 @@ import { scheduleDailyCatchUp } from "./daily.ts";
 import { invoke } from "./invoke.ts";
 import { stopOnSignals } from "./lifecycle.ts";
 import { EXIT_FAULT, EXIT_REFUSED } from "./outcome.ts";
-import { WEBHOOK_BUSY_TIMEOUT_MS, startWebhook } from "./serve.ts";
+import { startWebhook, webhookTimeoutMs } from "./serve.ts";
 import { startViewer } from "./web/serve.ts";
 
 /** Entry point: `tsx runner <command>`. */
@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     case "serve":
     case "start": {
       const log = loggerFor(config);
-      const database = await openConfigured(config, { busyTimeoutMs: WEBHOOK_BUSY_TIMEOUT_MS });
+      const database = await openConfigured(config, { busyTimeoutMs: webhookTimeoutMs(config.databaseUrl) });
       const webhook = await startWebhook(config, database, log);
       // Under systemd the timer closes days; `start` stands alone.
       const stopDaily = command === "start" ? scheduleDailyCatchUp(config, database, log) : () => {};

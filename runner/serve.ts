@@ -17,6 +17,11 @@ import { createWebhookApp } from "./webhook.ts";
  * so it is short: after one busy failure, reports go to the spool instead.
  */
 export const WEBHOOK_BUSY_TIMEOUT_MS = 100;
+/** A libSQL server's round trip takes longer; its wait does not block the loop, but a client waits 5 s at most. */
+export const WEBHOOK_SERVER_TIMEOUT_MS = 1000;
+
+export const webhookTimeoutMs = (databaseUrl: string): number =>
+  databaseUrl.startsWith("file:") ? WEBHOOK_BUSY_TIMEOUT_MS : WEBHOOK_SERVER_TIMEOUT_MS;
 
 /**
  * Starts the webhook on HOST:PORT over an open database. Checks the spool

@@ -88,7 +88,7 @@ export class Spool {
    * Resolves once the line is on disk; rejects with SpoolUnwritable.
    */
   append(rows: IncrementRow[]): Promise<void> {
-    const entry: SpoolEntry = { rows: rows.map((r) => (r.event_id === null ? { ...r, event_id: `spool-${randomUUID()}` } : r)) };
+    const entry: SpoolEntry = { rows: withEventIds(rows) };
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ line: `${JSON.stringify(entry)}\n`, entry, resolve, reject });
       if (!this.flushQueued) {
@@ -173,6 +173,14 @@ export class Spool {
     this.size = statSync(this.path).size;
     return this.handle;
   }
+}
+
+/**
+ * Gives rows without a client event id one made here, so that the unique
+ * index on (claude_name, event_id) turns a second attempt into a no-op.
+ */
+export function withEventIds(rows: IncrementRow[]): IncrementRow[] {
+  return rows.some((r) => r.event_id === null) ? rows.map((r) => (r.event_id === null ? { ...r, event_id: `srv-${randomUUID()}` } : r)) : rows;
 }
 
 function parseEntry(line: string): SpoolEntry | undefined {
