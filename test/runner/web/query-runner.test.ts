@@ -21,15 +21,37 @@ describe("console queries", () => {
     expect(result).toEqual({ ok: true, columns: ["name"], rows: [["A"], ["B"]], truncated: true });
   });
 
-  it("refuses a write hidden behind WITH, and the connection itself refuses writes", async () => {
+  it("refuses a write hidden behind WITH", async () => {
     const { run, path } = await runnerFor();
     const hidden = await run("WITH x AS (SELECT 1) DELETE FROM claude_identities");
     expect(hidden.ok).toBe(false);
-    // The second guard: the kind of connection the query processes open refuses writes by itself.
-    const readOnly = await openDatabase({ url: `file:${path}`, queryOnly: true });
-    await expect(readOnly.client.execute("DELETE FROM claude_identities")).rejects.toThrow(/readonly|read-only|query_only/i);
-    readOnly.close();
     expect(sqlite3Rows(path, "SELECT count(*) AS n FROM claude_identities")).toEqual([{ n: 3 }]);
+  });
+
+  it("refuses every kind of write with a message, and the database keeps its rows and settings", async () => {
+    const { run, path } = await runnerFor();
+    const writes = [
+      "DELETE FROM claude_identities",
+      "UPDATE claude_identities SET active = 0",
+      "INSERT INTO claude_identities (name) VALUES ('D')",
+      `ATTACH DATABASE '${path}.other' AS other`,
+      "PRAGMA user_version = 99",
+      "PRAGMA query_only = 0",
+    ];
+    for (const sql of writes) {
+      const result = await run(sql);
+      expect(result, sql).toMatchObject({ ok: false, refused: true, message: expect.stringMatching(/refused/) });
+    }
+    // The connection's own guard stops plain writes, but not ATTACH, nor
+    // "PRAGMA query_only = 0" (which switches it off): those only the check stops.
+    const readOnly = await openDatabase({ url: `file:${path}`, queryOnly: true });
+    for (const sql of writes.filter((w) => !w.startsWith("ATTACH") && !w.startsWith("PRAGMA query_only")))
+      await expect(readOnly.client.execute(sql), sql).rejects.toThrow(/readonly|read-only|query_only/i);
+    readOnly.close();
+    expect(sqlite3Rows(path, "SELECT name, active FROM claude_identities ORDER BY name")).toEqual([
+      { name: "A", active: 1 }, { name: "B", active: 1 }, { name: "C", active: 1 },
+    ]);
+    expect(sqlite3Rows(path, "PRAGMA user_version")).toEqual([{ user_version: 0 }]);
   });
 
   it("stops a query that runs past the time limit and keeps answering", async () => {
