@@ -1,3 +1,4 @@
+import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 
 export interface PageOptions {
@@ -10,7 +11,10 @@ export interface PageOptions {
 
 /** The frame every page shares: navigation, the family's time zone, no script. */
 export function Page({ title, timeZone, loggedIn, children }: PageOptions) {
+  // A constant, so raw() is safe here; without it browsers render in quirks mode.
   return (
+    <>
+      {raw("<!DOCTYPE html>")}
     <html lang="en">
       <head>
         <meta charset="utf-8" />
@@ -39,6 +43,7 @@ export function Page({ title, timeZone, loggedIn, children }: PageOptions) {
         <main>{children}</main>
       </body>
     </html>
+    </>
   );
 }
 

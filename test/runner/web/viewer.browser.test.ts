@@ -49,6 +49,8 @@ describe.skipIf(!hasChromium)("viewer in Chromium", { timeout: 120_000 }, () => 
   it("shows every agent on the dashboard with the figures the database holds, and the family's time zone", async () => {
     await open("/");
     expect(await page.locator("#time-zone").textContent()).toBe(zone);
+    // Standards mode, not quirks (the page starts with a doctype).
+    expect(await page.evaluate("document.compatMode")).toBe("CSS1Compat");
     for (const [key, days] of [["today", 1], ["week", 7], ["month", 30]] as const) {
       const expected = sqlite3Rows<{ claude_name: string; a: number; c: number; ac: number; cc: number }>(
         path,
