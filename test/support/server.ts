@@ -1,20 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { afterEach } from "vitest";
+import { ROOT, spawnListening, type RunningProcess } from "./process.ts";
 
-export interface RunningProcess {
-  /** Base URL, e.g. http://127.0.0.1:41234 (the first "listening on" line). */
-  url: string;
-  child: ChildProcess;
-  /** Everything it printed so far (stdout and stderr). */
-  output(): string;
-  /** SIGTERM and wait for exit; returns the exit code. */
-  stop(): Promise<number | null>;
-  /** SIGKILL and wait. */
-  kill(): Promise<void>;
-}
+export type { RunningProcess } from "./process.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 // Absolute paths, so the runner can start in any working directory.
 const RUNNER = `${ROOT}runner/index.ts`;
 const TSX = `file://${ROOT}node_modules/tsx/dist/loader.mjs`;
@@ -43,54 +33,14 @@ export async function startRunner(
     stopAfterEach?: boolean;
   } = {},
 ): Promise<RunningProcess> {
-  const child = spawn(process.execPath, ["--import", TSX, RUNNER, command], {
+  const running = await spawnListening(["--import", TSX, RUNNER, command], {
     cwd,
-    env: { ...process.env, PORT: "0", WEB_PORT: "0", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    env: { PORT: "0", WEB_PORT: "0", LOG_LEVEL: "info", ...env },
+    waitFor,
+    timeoutMs,
   });
-  let text = "";
-  child.stdout!.on("data", (d: Buffer) => (text += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (text += d.toString()));
-  const exited = once(child, "exit");
-  if (stopAfterEach)
-    afterEach(async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGKILL");
-        await exited;
-      }
-    });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`runner ${command} did not start in ${timeoutMs} ms:\n${text}`)), timeoutMs);
-    const check = () => {
-      const m = waitFor.exec(text);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1] ?? "");
-      }
-    };
-    child.stdout!.on("data", check);
-    child.stderr!.on("data", check);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`runner ${command} exited with ${code} before listening:\n${text}`));
-    });
-  });
-  return {
-    url,
-    child,
-    output: () => text,
-    async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill("SIGTERM");
-      const [code] = (await exited) as [number | null];
-      return code;
-    },
-    async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGKILL");
-      await exited;
-    },
-  };
+  if (stopAfterEach) afterEach(() => running.kill());
+  return running;
 }
 
 /** Runs `runner ARGS...` to completion. */

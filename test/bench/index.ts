@@ -1,0 +1,108 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem, tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT } from "../support/process.ts";
+import { benchIngest } from "./ingest.ts";
+import { renderTable, type Figure } from "./table.ts";
+
+/**
+ * `npm run bench [-- --quick] [-- --seed=N]`: measures the service against
+ * references on this machine and prints one table; the figures also go to
+ * bench-results/latest.json. Everything runs on loopback and stops by itself.
+ */
+interface Mode {
+  name: "quick" | "full";
+  ingestSeconds: number;
+  warmupSeconds: number;
+}
+
+const QUICK: Mode = { name: "quick", ingestSeconds: 3, warmupSeconds: 1 };
+const FULL: Mode = { name: "full", ingestSeconds: 20, warmupSeconds: 5 };
+
+function parseArgs(argv: string[]): { mode: Mode; seed: number } {
+  let mode = FULL;
+  let seed = 20261128;
+  for (const arg of argv) {
+    if (arg === "--quick") mode = QUICK;
+    else if (/^--seed=\d+$/.test(arg)) seed = Number(arg.slice("--seed=".length));
+    else {
+      process.stderr.write(`Unknown option ${arg}. Use --quick (under a minute) and/or --seed=N.\n`);
+      process.exit(1);
+    }
+  }
+  return { mode, seed };
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function machine() {
+  return {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+async function main(): Promise<void> {
+  const { mode, seed } = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const loadBefore = loadavg();
+  const figures: Figure[] = [];
+  const raw: Record<string, unknown> = {};
+  const scratch = mkdtempSync(join(tmpdir(), "rs-bench-"));
+  try {
+    log(`ingest (${mode.ingestSeconds} s per run):`);
+    const ingest = await benchIngest(
+      { seed, seconds: mode.ingestSeconds, warmupSeconds: mode.warmupSeconds, databasePath: join(scratch, "ingest.db"), timeZone: "Europe/Berlin" },
+      log,
+    );
+    raw.ingest = ingest;
+    figures.push(...ingestFigures(ingest));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+
+  const table = renderTable(figures);
+  process.stdout.write(`${table}\n`);
+  const results = {
+    mode: mode.name,
+    seed,
+    at: new Date(started).toISOString(),
+    seconds: Math.round((Date.now() - started) / 1000),
+    machine: machine(),
+    loadAverage: { before: loadBefore, after: loadavg() },
+    figures,
+    raw,
+    table,
+  };
+  const dir = join(ROOT, "bench-results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+  log(`\n${mode.name} run took ${results.seconds} s; load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${results.loadAverage.after.map((l) => l.toFixed(2)).join(" ")}; results in bench-results/latest.json`);
+  if (figures.some((f) => f.met === false)) process.exitCode = 3;
+}
+
+function ingestFigures(r: Awaited<ReturnType<typeof benchIngest>>): Figure[] {
+  const { bare, webhook } = r;
+  const rps = webhook.c10.reqPerSec / bare.c10.reqPerSec;
+  const rss = webhook.c10.peakRssMb - bare.c10.peakRssMb;
+  const failed = Object.values(webhook.c10.failures).reduce((a, b) => a + b, 0) + webhook.c10.errors;
+  return [
+    { name: "ingest req/s, 10 conn.", value: webhook.c10.reqPerSec, unit: "req/s", reference: "bare hono endpoint", referenceValue: bare.c10.reqPerSec, ratio: rps, target: ">= 0.5", met: rps >= 0.5 },
+    { name: "ingest p99, 10 conn.", value: webhook.c10.p99Ms, unit: "ms", reference: "target", referenceValue: 3, ratio: webhook.c10.p99Ms / 3, target: "< 3 ms", met: webhook.c10.p99Ms < 3 },
+    { name: "ingest p99, 1 conn.", value: webhook.c1.p99Ms, unit: "ms", reference: "target", referenceValue: 1, ratio: webhook.c1.p99Ms / 1, target: "< 1 ms", met: webhook.c1.p99Ms < 1 },
+    { name: "ingest req/s, 1 conn.", value: webhook.c1.reqPerSec, unit: "req/s", reference: "bare hono endpoint", referenceValue: bare.c1.reqPerSec, ratio: webhook.c1.reqPerSec / bare.c1.reqPerSec, target: "(info)", met: null },
+    { name: "peak RSS under load", value: webhook.c10.peakRssMb, unit: "MB", reference: "bare hono endpoint", referenceValue: bare.c10.peakRssMb, ratio: webhook.c10.peakRssMb / bare.c10.peakRssMb, target: `+${rss.toFixed(1)} MB <= +20 MB`, met: rss <= 20 },
+    // Requests still in flight when a run's time is up are stored but not
+    // counted as answered, so there may be a few more rows than 200s, never fewer.
+    { name: "rows stored per 200", value: r.rowsStored, unit: "rows", reference: "200 answers", referenceValue: r.acknowledged, ratio: r.rowsStored / r.acknowledged, target: ">= 1, no failures", met: r.rowsStored >= r.acknowledged && failed === 0 },
+    { name: "server CPU per request", value: webhook.c10.cpuMsPerRequest * 1000, unit: "us", reference: "bare hono endpoint", referenceValue: bare.c10.cpuMsPerRequest * 1000, ratio: webhook.c10.cpuMsPerRequest / bare.c10.cpuMsPerRequest, target: "(info)", met: null },
+  ];
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`benchmark failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,78 @@
+import { execFileSync } from "node:child_process";
+import { spawnListening, type RunningProcess } from "../support/process.ts";
+import { body, family, reports } from "./family.ts";
+import { load, type LoadResult } from "./load.ts";
+
+export interface IngestOptions {
+  seed: number;
+  /** Seconds per measured run; a shorter warm-up precedes the first. */
+  seconds: number;
+  warmupSeconds: number;
+  /** A fresh database file for the webhook. */
+  databasePath: string;
+  timeZone: string;
+}
+
+export interface IngestResults {
+  bare: { c10: LoadResult; c1: LoadResult };
+  webhook: { c10: LoadResult; c1: LoadResult };
+  /** 200 answers the webhook gave, warm-up included, and rows found in the file afterwards. */
+  acknowledged: number;
+  rowsStored: number;
+}
+
+const PATH = "/resource-share/increment";
+
+/**
+ * The webhook as deployed: the real runner, access log on (into `logFile`,
+ * as journald would take it), on a file database.
+ */
+export function startWebhook(env: Record<string, string>, logFile: string): Promise<RunningProcess> {
+  return spawnListening(["--import", "tsx", "runner/index.ts", "serve"], {
+    env: { PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    keepOutput: false,
+    logFile,
+  });
+}
+
+export function startBare(): Promise<RunningProcess> {
+  return spawnListening(["--import", "tsx", "test/bench/bare-endpoint.ts"], { env: { PORT: "0" }, keepOutput: false });
+}
+
+/** Two hours of the family's reports, as their timers would post them. */
+export function familyBodies(seed: number): string[] {
+  return reports(family(seed), seed, 240).map(body);
+}
+
+/**
+ * Loads the bare endpoint and the webhook in turn with the same traffic,
+ * at 10 connections and at 1, and checks afterwards that every 200 the
+ * webhook gave has its row in the file.
+ */
+export async function benchIngest(o: IngestOptions, log: (line: string) => void): Promise<IngestResults> {
+  const bodies = familyBodies(o.seed);
+  const bare = await startBare();
+  const webhook = await startWebhook({ DATABASE_URL: `file:${o.databasePath}`, RESOURCE_SHARE_TZ: o.timeZone }, `${o.databasePath}.log`);
+  try {
+    const run = async (p: RunningProcess, name: string, connections: number, seconds: number) => {
+      const r = await load({ url: p.url, path: PATH, bodies, connections, seconds, pid: p.child.pid! });
+      log(`  ${name} at ${connections} connection(s): ${r.reqPerSec.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(2)} ms`);
+      return r;
+    };
+    let acknowledged = 0;
+    acknowledged += (await run(webhook, "webhook warm-up", 10, o.warmupSeconds)).ok;
+    await run(bare, "bare warm-up", 10, o.warmupSeconds);
+    const bare10 = await run(bare, "bare endpoint", 10, o.seconds);
+    const hook10 = await run(webhook, "webhook", 10, o.seconds);
+    const bare1 = await run(bare, "bare endpoint", 1, o.seconds);
+    const hook1 = await run(webhook, "webhook", 1, o.seconds);
+    acknowledged += hook10.ok + hook1.ok;
+    await webhook.stop();
+    const rowsStored = Number(
+      execFileSync("sqlite3", [o.databasePath, "SELECT count(*) FROM resource_share_increments"], { encoding: "utf8" }).trim(),
+    );
+    return { bare: { c10: bare10, c1: bare1 }, webhook: { c10: hook10, c1: hook1 }, acknowledged, rowsStored };
+  } finally {
+    await Promise.all([bare.kill(), webhook.kill()]);
+  }
+}
