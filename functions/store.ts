@@ -1,4 +1,4 @@
-import type { InStatement } from "@libsql/client";
+import type { ResultSet } from "@libsql/client";
 import type { Db } from "../shared/context.ts";
 import type { IncrementRow } from "./report.ts";
 
@@ -11,50 +11,84 @@ export interface StoredIncrement {
   cache_read_increment: number;
 }
 
-const REGISTER = `INSERT INTO claude_identities (name, first_seen, last_seen, active) VALUES (?, ?, ?, 1)
-  ON CONFLICT (name) DO UPDATE SET last_seen = max(coalesce(last_seen, ''), excluded.last_seen), active = 1`;
+// Rows per statement: 9 parameters each stays far below SQLite's limit of
+// 32,766, and one statement for many rows is what makes a burst cheap
+// (preparing a statement costs more than inserting a row with it).
+const CHUNK = 500;
 
-const INSERT = `INSERT INTO resource_share_increments
-  (claude_name, timestamp, mode, cache_read_increment, context_percentage, cost_delta, event_id, received_at, host)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+const COLUMNS = ["claude_name", "timestamp", "mode", "cache_read_increment", "context_percentage", "cost_delta", "event_id", "received_at", "host"] as const;
+
+const values = (n: number, row: string) => Array.from({ length: n }, () => row).join(", ");
+
+// The trigger `increments_register_agent` (migration 3) registers each
+// row's agent as part of the same statement.
+const insert = (n: number) => `INSERT INTO resource_share_increments (${COLUMNS.join(", ")})
+  VALUES ${values(n, `(${COLUMNS.map(() => "?").join(", ")})`)}
   ON CONFLICT (claude_name, event_id) DO NOTHING
-  RETURNING id`;
+  RETURNING id, claude_name, event_id`;
 
-const FIND_EVENT =
-  "SELECT id, timestamp, cache_read_increment FROM resource_share_increments WHERE claude_name = ? AND event_id = ?";
+const findEvents = (n: number) => `SELECT id, claude_name, event_id, timestamp, cache_read_increment FROM resource_share_increments
+  WHERE (claude_name, event_id) IN (VALUES ${values(n, "(?, ?)")})`;
+
+const eventKey = (name: unknown, eventId: unknown) => JSON.stringify([name, eventId]);
 
 /**
- * Stores rows in one atomic batch: all or none. A row whose event id is
- * already stored for that agent is not stored again; its existing id comes
- * back with `duplicate: true`.
+ * Stores rows atomically: all or none. A row whose event id is already
+ * stored for that agent (or earlier in `rows`) is not stored again; its
+ * existing id comes back with `duplicate: true`.
+ *
+ * Up to CHUNK rows are one INSERT statement, which SQLite runs atomically
+ * without a transaction around it: no BEGIN/COMMIT round, so a burst of
+ * reports costs one statement. More rows go in one batch (a transaction).
+ * SQLite returns the rows of a multi-row INSERT in no promised order, but
+ * it inserts them in the order of VALUES, each with a larger id than the
+ * last (AUTOINCREMENT): sorted by id, the returned rows line up with the
+ * input rows that were inserted. Each pairing is checked (agent, event id).
  */
 export async function storeIncrements(db: Db, rows: IncrementRow[]): Promise<StoredIncrement[]> {
-  const statements: InStatement[] = [];
-  for (const r of rows) {
-    statements.push({ sql: REGISTER, args: [r.claude_name, r.received_at, r.received_at] });
-    statements.push({
-      sql: INSERT,
-      args: [r.claude_name, r.timestamp, r.mode, r.cache_read_increment, r.context_percentage, r.cost_delta, r.event_id, r.received_at, r.host],
-    });
-    if (r.event_id !== null) statements.push({ sql: FIND_EVENT, args: [r.claude_name, r.event_id] });
-  }
-  const results = await db.batch(statements, "write");
+  if (rows.length === 0) return [];
+  const chunks: IncrementRow[][] = [];
+  for (let at = 0; at < rows.length; at += CHUNK) chunks.push(rows.slice(at, at + CHUNK));
+  const statements = chunks.map((chunk) => ({ sql: insert(chunk.length), args: chunk.flatMap((r) => COLUMNS.map((c) => r[c])) }));
+  const inserted = statements.length === 1 ? [await db.execute(statements[0]!)] : await db.batch(statements, "write");
   const stored: StoredIncrement[] = [];
-  let i = 0;
-  for (const r of rows) {
-    i++; // REGISTER
-    const inserted = results[i++]!.rows[0];
-    if (r.event_id === null) {
-      stored.push({ id: Number(inserted!.id), duplicate: false, timestamp: r.timestamp, cache_read_increment: r.cache_read_increment });
-    } else {
-      const found = results[i++]!.rows[0]!;
-      stored.push({
-        id: Number(found.id),
-        duplicate: inserted === undefined,
-        timestamp: String(found.timestamp),
-        cache_read_increment: Number(found.cache_read_increment),
-      });
-    }
-  }
+  for (const [i, chunk] of chunks.entries()) stored.push(...(await matchChunk(db, chunk, inserted[i]!)));
   return stored;
+}
+
+async function matchChunk(db: Db, chunk: IncrementRow[], inserted: ResultSet): Promise<StoredIncrement[]> {
+  const fresh = inserted.rows
+    .map((r) => ({ id: Number(r.id), claude_name: r.claude_name, event_id: r.event_id }))
+    .sort((a, b) => a.id - b.id);
+  const freshEvents = new Set<string>();
+  for (const r of fresh) if (r.event_id !== null) freshEvents.add(eventKey(r.claude_name, r.event_id));
+  // What a repeated event id is answered with: the stored row's id, time and tokens.
+  const firstOf = new Map<string, Omit<StoredIncrement, "duplicate">>();
+  // Repeats of events stored before: their rows exist and never change, so a plain read finds them.
+  const repeats = chunk.filter((r) => r.event_id !== null && !freshEvents.has(eventKey(r.claude_name, r.event_id)));
+  if (repeats.length > 0) {
+    const found = await db.execute({ sql: findEvents(repeats.length), args: repeats.flatMap((r) => [r.claude_name, r.event_id]) });
+    for (const row of found.rows)
+      firstOf.set(eventKey(row.claude_name, row.event_id), {
+        id: Number(row.id),
+        timestamp: String(row.timestamp),
+        cache_read_increment: Number(row.cache_read_increment),
+      });
+  }
+  let next = 0;
+  return chunk.map((r) => {
+    const key = r.event_id === null ? undefined : eventKey(r.claude_name, r.event_id);
+    // A fresh event is inserted once: by its first report here; later ones are its duplicates.
+    if (key === undefined || freshEvents.delete(key)) {
+      const row = fresh[next++];
+      if (!row || row.claude_name !== r.claude_name || row.event_id !== r.event_id)
+        throw new Error(`storeIncrements: the stored rows do not line up with the reports (at ${r.claude_name}); the rows are stored, the ids answered would be wrong`);
+      const stored = { id: row.id, timestamp: r.timestamp, cache_read_increment: r.cache_read_increment };
+      if (key !== undefined) firstOf.set(key, stored);
+      return { ...stored, duplicate: false };
+    }
+    const first = firstOf.get(key);
+    if (first === undefined) throw new Error(`storeIncrements: event ${r.event_id} of ${r.claude_name} is neither stored nor found`);
+    return { ...first, duplicate: true };
+  });
 }

@@ -1,73 +1,89 @@
 import type { InStatement, ResultSet, TransactionMode } from "@libsql/client";
+import type { IncrementRow } from "../functions/report.ts";
+import { storeIncrements, type StoredIncrement } from "../functions/store.ts";
 import type { Db } from "../shared/context.ts";
 import { isUnavailable } from "../shared/db.ts";
 
-interface Waiting {
-  statements: InStatement[];
-  resolve: (results: ResultSet[]) => void;
+interface Waiting<I, O> {
+  items: I[];
+  resolve: (results: O[]) => void;
   reject: (err: unknown) => void;
 }
 
 /**
- * Group commit: write batches that arrive during the same turn of the event
- * loop are committed together in one transaction, and each caller gets back
- * its own results. Under load one commit (one fsync of the WAL) serves a
- * whole burst of requests; a lone request is flushed on the next tick, so
- * light traffic waits for nothing. Each caller's batch stays atomic: the
- * group commits all of it or none of it.
+ * Group commit: calls that arrive during the same turn of the event loop
+ * are served by one call of `run` over all their items (one transaction,
+ * one write of the WAL), and each caller gets back the results of its own
+ * items. A lone call runs on the next tick, so light traffic waits for
+ * nothing. Each caller's items stay atomic: when the group fails for a
+ * reason other than the database being unavailable (a constraint, say),
+ * every caller is run again on its own, so a bad one fails alone.
  */
-export function groupCommit(db: Db): Db {
-  let queue: Waiting[] = [];
+export function groupCalls<I, O>(run: (items: I[]) => Promise<O[]>): (items: I[]) => Promise<O[]> {
+  let queue: Waiting<I, O>[] = [];
   let running = false;
 
   async function flush(): Promise<void> {
-    running = true;
     while (queue.length > 0) {
       const group = queue;
       queue = [];
-      await commitGroup(group);
+      await runGroup(group);
     }
     running = false;
   }
 
-  async function commitGroup(group: Waiting[]): Promise<void> {
+  async function runGroup(group: Waiting<I, O>[]): Promise<void> {
     if (group.length === 1) {
       const only = group[0]!;
-      await db.batch(only.statements, "write").then(only.resolve, only.reject);
+      await run(only.items).then(only.resolve, only.reject);
       return;
     }
     try {
-      const results = await db.batch(group.flatMap((w) => w.statements), "write");
+      const results = await run(group.flatMap((w) => w.items));
       let at = 0;
       for (const w of group) {
-        w.resolve(results.slice(at, at + w.statements.length));
-        at += w.statements.length;
+        w.resolve(results.slice(at, at + w.items.length));
+        at += w.items.length;
       }
     } catch (err) {
       if (isUnavailable(err)) {
         for (const w of group) w.reject(err);
         return;
       }
-      // One caller's batch broke the group (a constraint, say): commit the
-      // others on their own so it fails alone.
-      for (const w of group) await db.batch(w.statements, "write").then(w.resolve, w.reject);
+      for (const w of group) await run(w.items).then(w.resolve, w.reject);
     }
   }
 
+  return (items) =>
+    new Promise<O[]>((resolve, reject) => {
+      queue.push({ items, resolve, reject });
+      if (!running) {
+        running = true;
+        setImmediate(() => void flush());
+      }
+    });
+}
+
+/**
+ * Reports from concurrent requests stored together: one storeIncrements
+ * call, a handful of statements, for a whole burst. Grouping rows rather
+ * than statements matters: preparing a statement costs more than the row it
+ * inserts.
+ */
+export function groupStore(db: Db): (rows: IncrementRow[]) => Promise<StoredIncrement[]> {
+  return groupCalls((rows: IncrementRow[]) => storeIncrements(db, rows));
+}
+
+/** The client with its write batches grouped (see groupCalls); everything else passes through. */
+export function groupCommit(db: Db): Db {
+  const write = groupCalls((statements: InStatement[]) => db.batch(statements, "write"));
   return {
     protocol: db.protocol,
     execute: db.execute.bind(db),
     transaction: db.transaction.bind(db),
     batch(statements: InStatement[], mode?: TransactionMode): Promise<ResultSet[]> {
       // Only write batches are grouped; reads gain nothing from it.
-      if (mode !== "write") return db.batch(statements, mode);
-      return new Promise<ResultSet[]>((resolve, reject) => {
-        queue.push({ statements, resolve, reject });
-        if (!running) {
-          running = true;
-          setImmediate(() => void flush());
-        }
-      });
+      return mode === "write" ? write(statements) : db.batch(statements, mode);
     },
   } as Db;
 }

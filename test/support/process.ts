@@ -43,7 +43,7 @@ export async function spawnListening(
   args: string[],
   { env = {}, cwd = ROOT, waitFor = /listening on (http:\/\/[\d.:[\]]+)/, timeoutMs = 20_000, keepOutput = true, logFile }: SpawnOptions = {},
 ): Promise<RunningProcess> {
-  const fd = logFile === undefined ? undefined : openSync(logFile, "a");
+  const fd = logFile === undefined ? undefined : openSync(logFile, "w");
   const child = spawn(process.execPath, args, {
     cwd,
     env: { ...process.env, ...env },
