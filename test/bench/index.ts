@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../support/process.ts";
+import { benchAggregate, median, type AggregateResults } from "./aggregate.ts";
+import { makeHistory } from "./history.ts";
 import { benchIngest } from "./ingest.ts";
 import { renderTable, type Figure } from "./table.ts";
 
@@ -14,10 +16,14 @@ interface Mode {
   name: "quick" | "full";
   ingestSeconds: number;
   warmupSeconds: number;
+  /** Length of the family's history for the aggregation figures. */
+  historyDays: number;
 }
 
-const QUICK: Mode = { name: "quick", ingestSeconds: 3, warmupSeconds: 1 };
-const FULL: Mode = { name: "full", ingestSeconds: 20, warmupSeconds: 5 };
+const QUICK: Mode = { name: "quick", ingestSeconds: 3, warmupSeconds: 1, historyDays: 7 };
+const FULL: Mode = { name: "full", ingestSeconds: 20, warmupSeconds: 5, historyDays: 365 };
+const AGENTS = 20;
+const TIME_ZONE = "Europe/Berlin";
 
 function parseArgs(argv: string[]): { mode: Mode; seed: number } {
   let mode = FULL;
@@ -55,11 +61,18 @@ async function main(): Promise<void> {
   try {
     log(`ingest (${mode.ingestSeconds} s per run):`);
     const ingest = await benchIngest(
-      { seed, seconds: mode.ingestSeconds, warmupSeconds: mode.warmupSeconds, databasePath: join(scratch, "ingest.db"), timeZone: "Europe/Berlin" },
+      { seed, seconds: mode.ingestSeconds, warmupSeconds: mode.warmupSeconds, databasePath: join(scratch, "ingest.db"), timeZone: TIME_ZONE },
       log,
     );
     raw.ingest = ingest;
     figures.push(...ingestFigures(ingest));
+
+    log(`\naggregation (${AGENTS} agents, ${mode.historyDays} days):`);
+    const history = await makeHistory(join(ROOT, "bench-results"), seed, AGENTS, mode.historyDays, TIME_ZONE, log);
+    raw.history = { ...history, agents: history.agents.length };
+    const aggregate = await benchAggregate(history, TIME_ZONE, log);
+    raw.aggregate = aggregate;
+    figures.push(...aggregateFigures(aggregate));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -99,6 +112,17 @@ function ingestFigures(r: Awaited<ReturnType<typeof benchIngest>>): Figure[] {
     // counted as answered, so there may be a few more rows than 200s, never fewer.
     { name: "rows stored per 200", value: r.rowsStored, unit: "rows", reference: "200 answers", referenceValue: r.acknowledged, ratio: r.rowsStored / r.acknowledged, target: ">= 1, no failures", met: r.rowsStored >= r.acknowledged && failed === 0 },
     { name: "server CPU per request", value: webhook.c10.cpuMsPerRequest * 1000, unit: "us", reference: "bare hono endpoint", referenceValue: bare.c10.cpuMsPerRequest * 1000, ratio: webhook.c10.cpuMsPerRequest / bare.c10.cpuMsPerRequest, target: "(info)", met: null },
+  ];
+}
+
+function aggregateFigures(a: AggregateResults): Figure[] {
+  const reference = Math.min(...a.sqlite3Seconds);
+  const ratio = a.catchUpSeconds / reference;
+  const q = median(a.queryDailyMs);
+  const rows = `${(a.rows / 1e6).toFixed(1)}M rows`;
+  return [
+    { name: `aggregateDay catch-up, ${a.days} days, ${rows}`, value: a.catchUpSeconds, unit: "s", reference: "sqlite3 CLI, same per-day sums", referenceValue: reference, ratio, target: "<= 1.5", met: ratio <= 1.5 },
+    { name: `queryDaily, ${AGENTS} agents x ${a.days} days`, value: q, unit: "ms", reference: "target", referenceValue: 50, ratio: q / 50, target: "< 50 ms", met: q < 50 },
   ];
 }
 
