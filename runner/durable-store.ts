@@ -40,7 +40,13 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
  * and a background loop probes the database, applies the spool in order and
  * hands back to direct writes when the spool is empty.
  */
-export function durableStore(db: Db, spool: Spool, log: Logger): DurableStore {
+export function durableStore(
+  db: Db,
+  spool: Spool,
+  log: Logger,
+  /** How reports are written while the database takes them; serve.ts groups concurrent ones (groupStore). */
+  write: (rows: IncrementRow[]) => Promise<StoredIncrement[]> = (rows) => storeIncrements(db, rows),
+): DurableStore {
   let draining = false;
 
   // A write to a libSQL server that times out may still have committed there:
@@ -52,7 +58,7 @@ export function durableStore(db: Db, spool: Spool, log: Logger): DurableStore {
     const rows = mayCommitAfterFailure ? withEventIds(given) : given;
     if (!spool.busy) {
       try {
-        return await storeIncrements(db, rows);
+        return await write(rows);
       } catch (err) {
         if (!isUnavailable(err)) throw err;
         if (!spool.busy)

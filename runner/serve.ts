@@ -5,7 +5,7 @@ import { tokensRequired } from "./auth.ts";
 import { watchDatabaseFile } from "./database.ts";
 import { durableStore } from "./durable-store.ts";
 import { handlerConfig } from "./environment.ts";
-import { groupCommit } from "./group-commit.ts";
+import { groupStore } from "./group-commit.ts";
 import { listening } from "./lifecycle.ts";
 import type { Logger } from "./log.ts";
 import { Spool, spoolPathFor } from "./spool.ts";
@@ -34,7 +34,8 @@ export async function startWebhook(config: Config, database: Database, log: Logg
   if (left.unreadable > 0)
     log.error(`${left.unreadable} line(s) of the spool file ${spool.path} cannot be read and are skipped; a copy of the file is in ${left.copy}`);
   if (spool.busy) log.info(`the spool ${spool.path} holds ${spool.backlog} report(s) from an earlier run; applying them before new reports`);
-  const store = durableStore(groupCommit(database.db), spool, log);
+  // Concurrent requests' reports are stored by one INSERT (group commit).
+  const store = durableStore(database.db, spool, log, groupStore(database.db));
   store.resume();
   const app = createWebhookApp({
     db: database.db,
