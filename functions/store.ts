@@ -1,4 +1,4 @@
-import type { ResultSet } from "@libsql/client";
+import type { InStatement, ResultSet } from "@libsql/client";
 import type { Db } from "../shared/context.ts";
 import type { IncrementRow } from "./report.ts";
 
@@ -20,8 +20,9 @@ const COLUMNS = ["claude_name", "timestamp", "mode", "cache_read_increment", "co
 
 const values = (n: number, row: string) => Array.from({ length: n }, () => row).join(", ");
 
-// The trigger `increments_register_agent` (migration 3) registers each
-// row's agent as part of the same statement.
+const register = (n: number) => `INSERT INTO claude_identities (name, first_seen, last_seen, active) VALUES ${values(n, "(?, ?, ?, 1)")}
+  ON CONFLICT (name) DO UPDATE SET last_seen = max(coalesce(last_seen, ''), excluded.last_seen), active = 1`;
+
 const insert = (n: number) => `INSERT INTO resource_share_increments (${COLUMNS.join(", ")})
   VALUES ${values(n, `(${COLUMNS.map(() => "?").join(", ")})`)}
   ON CONFLICT (claude_name, event_id) DO NOTHING
@@ -37,9 +38,9 @@ const eventKey = (name: unknown, eventId: unknown) => JSON.stringify([name, even
  * stored for that agent (or earlier in `rows`) is not stored again; its
  * existing id comes back with `duplicate: true`.
  *
- * Up to CHUNK rows are one INSERT statement, which SQLite runs atomically
- * without a transaction around it: no BEGIN/COMMIT round, so a burst of
- * reports costs one statement. More rows go in one batch (a transaction).
+ * Up to CHUNK rows are one INSERT statement, beside one upsert that
+ * registers their agents: a burst of reports costs two statements in one
+ * transaction, not two per report.
  * SQLite returns the rows of a multi-row INSERT in no promised order, but
  * it inserts them in the order of VALUES, each with a larger id than the
  * last (AUTOINCREMENT): sorted by id, the returned rows line up with the
@@ -49,11 +50,28 @@ export async function storeIncrements(db: Db, rows: IncrementRow[]): Promise<Sto
   if (rows.length === 0) return [];
   const chunks: IncrementRow[][] = [];
   for (let at = 0; at < rows.length; at += CHUNK) chunks.push(rows.slice(at, at + CHUNK));
-  const statements = chunks.map((chunk) => ({ sql: insert(chunk.length), args: chunk.flatMap((r) => COLUMNS.map((c) => r[c])) }));
-  const inserted = statements.length === 1 ? [await db.execute(statements[0]!)] : await db.batch(statements, "write");
+  const statements = chunks.flatMap((chunk) => [
+    registerAgents(chunk),
+    { sql: insert(chunk.length), args: chunk.flatMap((r) => COLUMNS.map((c) => r[c])) },
+  ]);
+  const results = await db.batch(statements, "write");
   const stored: StoredIncrement[] = [];
-  for (const [i, chunk] of chunks.entries()) stored.push(...(await matchChunk(db, chunk, inserted[i]!)));
+  for (const [i, chunk] of chunks.entries()) stored.push(...(await matchChunk(db, chunk, results[2 * i + 1]!)));
   return stored;
+}
+
+/** One upsert per agent in the chunk: first seen at its earliest report, last seen at its latest. */
+function registerAgents(chunk: IncrementRow[]): InStatement {
+  const seen = new Map<string, { first: string; last: string }>();
+  for (const r of chunk) {
+    const s = seen.get(r.claude_name);
+    if (!s) seen.set(r.claude_name, { first: r.received_at, last: r.received_at });
+    else {
+      if (r.received_at < s.first) s.first = r.received_at;
+      if (r.received_at > s.last) s.last = r.received_at;
+    }
+  }
+  return { sql: register(seen.size), args: [...seen].flatMap(([name, s]) => [name, s.first, s.last]) };
 }
 
 async function matchChunk(db: Db, chunk: IncrementRow[], inserted: ResultSet): Promise<StoredIncrement[]> {

@@ -69,7 +69,7 @@ describe("storeIncrements", () => {
     stored.forEach((s, i) => expect(tokensById.get(s.id)).toBe(i));
   });
 
-  it("registers each agent, with the same statement that stores its reports", async () => {
+  it("registers each agent with its first and last report, in the same transaction", async () => {
     const db = await openTestDatabase();
     await storeIncrements(db.db, [
       row({ received_at: "2026-03-01T10:00:02.000Z" }),
@@ -79,9 +79,8 @@ describe("storeIncrements", () => {
     await storeIncrements(db.db, [row({ received_at: "2026-03-01T09:00:00.000Z" })]);
     expect(sqlite3Rows(db.path, "SELECT name, first_seen, last_seen, active FROM claude_identities ORDER BY name")).toEqual([
       { name: "Quiet-Teal", first_seen: "2026-03-01T10:00:03.000Z", last_seen: "2026-03-01T10:00:03.000Z", active: 1 },
-      // first_seen is when its first stored report arrived; a report that
-      // arrived earlier but was stored later (a replay) moves neither.
-      { name: "Sparkle-Orange", first_seen: "2026-03-01T10:00:02.000Z", last_seen: "2026-03-01T10:00:02.000Z", active: 1 },
+      // A report received earlier but stored later moves neither.
+      { name: "Sparkle-Orange", first_seen: "2026-03-01T10:00:01.000Z", last_seen: "2026-03-01T10:00:02.000Z", active: 1 },
     ]);
   });
 
