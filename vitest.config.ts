@@ -1,13 +1,28 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Test files that run a second time against a real libSQL server (sqld on a
+ * loopback port, TEST_BACKEND=sqld): the HTTP-level and end-to-end tests of
+ * ingest, aggregation and the viewer. They open their database with
+ * openStore() from test/support/backends.ts, which gives the pass's kind.
+ */
+const SERVER_PASS = [
+  "test/functions/aggregateDay.test.ts",
+  "test/functions/queryDaily.test.ts",
+  "test/runner/daily.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
     exclude: ["test/bench/**", "node_modules/**"],
     // Tests start real processes and browsers: give them room on 2 cores.
     testTimeout: 60_000,
     hookTimeout: 60_000,
     fileParallelism: true,
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: "embedded", include: ["test/**/*.test.ts", "test/**/*.test.tsx"] } },
+      { extends: true, test: { name: "libsql-server", include: SERVER_PASS, env: { TEST_BACKEND: "sqld" } } },
+    ],
   },
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { aggregateDay } from "../../functions/aggregateDay.ts";
 import type { Context } from "../../shared/context.ts";
-import { openTestDatabase, sqlite3, sqlite3Rows } from "../support/database.ts";
+import { openStore, type TestStore } from "../support/backends.ts";
 import { insertIncrements, seededRandom, type TestIncrement } from "../support/increments.ts";
 
 /**
@@ -67,10 +67,9 @@ function incrementsAround(midnights: readonly (readonly [string, string])[], see
 const DAILY = `SELECT claude_name, date, autonomous_tokens, collaborative_tokens, total_tokens, autonomous_cost, collaborative_cost,
   total_cost, autonomous_reports, collaborative_reports, report_count FROM daily_resource_share`;
 
-/** The day's sums as sqlite3 computes them from the text timestamps and the bounds written above. */
-function independentSums(path: string, date: string, start: string, end: string) {
-  return sqlite3Rows(
-    path,
+/** The day's sums as SQLite computes them from the text timestamps and the bounds written above (sqlite3 on a file). */
+function independentSums(db: TestStore, date: string, start: string, end: string) {
+  return db.rows(
     `SELECT claude_name, '${date}' AS date,
        coalesce(sum(CASE WHEN mode = 'autonomy' THEN cache_read_increment END), 0) AS autonomous_tokens,
        coalesce(sum(CASE WHEN mode = 'collaboration' THEN cache_read_increment END), 0) AS collaborative_tokens,
@@ -95,7 +94,7 @@ describe("aggregateDay", () => {
   it.each(CASES.map((c, i) => [`${c.zone} around ${c.midnights[1]![0]}`, c, i] as const))(
     "closes the days around a daylight-saving change in %s exactly as sqlite3 sums them",
     async (_name, c, i) => {
-      const db = await openTestDatabase();
+      const db = await openStore();
       await insertIncrements(db.db, incrementsAround(c.midnights, 1000 + i));
       const days = c.midnights.slice(0, 3).map(([d]) => d);
       const ctx = contextAt(db.db, c.zone, "2026-12-15T12:00:00Z");
@@ -106,8 +105,8 @@ describe("aggregateDay", () => {
       for (const [k, day] of days.entries()) {
         const [start, end] = [c.midnights[k]![1], c.midnights[k + 1]![1]];
         expect((Date.parse(end) - Date.parse(start)) / 3_600_000).toBe(c.hours[k]);
-        const closed = sqlite3Rows(db.path, `${DAILY} WHERE date = '${day}' ORDER BY claude_name`);
-        expect(closed).toEqual(independentSums(db.path, day, start, end));
+        const closed = db.rows(`${DAILY} WHERE date = '${day}' ORDER BY claude_name`);
+        expect(closed).toEqual(independentSums(db, day, start, end));
         expect(closed.find((r) => r.claude_name === "Edge")).toMatchObject({ total_tokens: 1111, report_count: 4 });
         expect(closed.length).toBe(AGENTS.length + 1);
       }
@@ -115,21 +114,21 @@ describe("aggregateDay", () => {
   );
 
   it("gives identical rows when run twice, and the catch-up then finds nothing to do", async () => {
-    const db = await openTestDatabase();
+    const db = await openStore();
     const c = CASES[3];
     await insertIncrements(db.db, incrementsAround(c.midnights, 7));
     const ctx = contextAt(db.db, c.zone, "2026-11-05T15:00:00Z");
     const first = await aggregateDay({}, ctx);
     expect(first.ok).toBe(true);
-    const before = sqlite3(db.path, `${DAILY} ORDER BY date, claude_name`);
+    const before = db.text(`${DAILY} ORDER BY date, claude_name`);
     const again = await aggregateDay({ from: "2026-10-30", to: "2026-11-04" }, contextAt(db.db, c.zone, "2026-11-05T16:00:00Z"));
     expect(again).toMatchObject({ ok: true, value: { days_closed: 6 } });
-    expect(sqlite3(db.path, `${DAILY} ORDER BY date, claude_name`)).toBe(before);
+    expect(db.text(`${DAILY} ORDER BY date, claude_name`)).toBe(before);
     expect(await aggregateDay({}, ctx)).toMatchObject({ ok: true, value: { days_closed: 0, rows_written: 0 } });
   });
 
   it("starts the first catch-up at the first day with increments and closes up to yesterday", async () => {
-    const db = await openTestDatabase();
+    const db = await openStore();
     await insertIncrements(db.db, [
       { claude_name: "Sparkle-Orange", timestamp: "2026-03-07T04:59:59.999Z", mode: "autonomy", cache_read_increment: 5 },
     ]);
@@ -141,19 +140,19 @@ describe("aggregateDay", () => {
       ["2026-03-08", "never closed", 0],
       ["2026-03-09", "never closed", 0],
     ]);
-    expect(sqlite3(db.path, "SELECT group_concat(date, ',') FROM (SELECT date FROM closed_days ORDER BY date)").trim()).toBe(
+    expect(db.text("SELECT group_concat(date, ',') FROM (SELECT date FROM closed_days ORDER BY date)").trim()).toBe(
       "2026-03-06,2026-03-07,2026-03-08,2026-03-09",
     );
   });
 
   it("counts a late report for a closed day after the next catch-up, and closes only that day again", async () => {
-    const db = await openTestDatabase();
+    const db = await openStore();
     const c = CASES[0];
     await insertIncrements(db.db, incrementsAround(c.midnights, 11));
     const ctx = contextAt(db.db, c.zone, "2026-04-02T09:00:00Z");
     expect((await aggregateDay({}, ctx)).ok).toBe(true);
     const edge = `SELECT total_tokens, report_count FROM daily_resource_share WHERE claude_name = 'Edge' AND date = '2026-03-29'`;
-    expect(sqlite3Rows(db.path, edge)).toEqual([{ total_tokens: 1111, report_count: 4 }]);
+    expect(db.rows(edge)).toEqual([{ total_tokens: 1111, report_count: 4 }]);
 
     // A replay of a report from the short day, received days later; and one for a day closed empty.
     await insertIncrements(db.db, [
@@ -165,23 +164,23 @@ describe("aggregateDay", () => {
       ["2026-03-29", "late reports"],
       ["2026-04-01", "late reports"],
     ]);
-    expect(sqlite3Rows(db.path, edge)).toEqual([{ total_tokens: 51_111, report_count: 5 }]);
-    expect(sqlite3Rows(db.path, `SELECT claude_name, collaborative_tokens FROM daily_resource_share WHERE date = '2026-04-01'`)).toEqual([
+    expect(db.rows(edge)).toEqual([{ total_tokens: 51_111, report_count: 5 }]);
+    expect(db.rows(`SELECT claude_name, collaborative_tokens FROM daily_resource_share WHERE date = '2026-04-01'`)).toEqual([
       { claude_name: "Late-Comer", collaborative_tokens: 7 },
     ]);
-    expect(sqlite3Rows(db.path, `${DAILY} WHERE date = '2026-03-29' ORDER BY claude_name`)).toEqual(
-      independentSums(db.path, "2026-03-29", "2026-03-29T00:00:00.000Z", "2026-03-29T23:00:00.000Z"),
+    expect(db.rows(`${DAILY} WHERE date = '2026-03-29' ORDER BY claude_name`)).toEqual(
+      independentSums(db, "2026-03-29", "2026-03-29T00:00:00.000Z", "2026-03-29T23:00:00.000Z"),
     );
     expect(await aggregateDay({}, ctx)).toMatchObject({ ok: true, value: { days_closed: 0 } });
   });
 
   it("closes every day again when the time zone changes", async () => {
-    const db = await openTestDatabase();
+    const db = await openStore();
     await insertIncrements(db.db, [
       { claude_name: "Sparkle-Orange", timestamp: "2026-03-08T03:00:00.000Z", mode: "autonomy", cache_read_increment: 9 },
     ]);
     expect((await aggregateDay({}, contextAt(db.db, "Europe/London", "2026-03-10T12:00:00Z"))).ok).toBe(true);
-    expect(sqlite3(db.path, "SELECT date FROM daily_resource_share").trim()).toBe("2026-03-08");
+    expect(db.text("SELECT date FROM daily_resource_share").trim()).toBe("2026-03-08");
     const moved = await aggregateDay({}, contextAt(db.db, "America/New_York", "2026-03-10T12:00:00Z"));
     expect(moved.ok && moved.value.days.map((d) => [d.date, d.reason])).toEqual([
       ["2026-03-07", "never closed"],
@@ -189,7 +188,7 @@ describe("aggregateDay", () => {
       ["2026-03-09", "time zone changed"],
     ]);
     // 03:00 UTC is 22:00 the evening before in New York.
-    expect(sqlite3(db.path, "SELECT date FROM daily_resource_share").trim()).toBe("2026-03-07");
+    expect(db.text("SELECT date FROM daily_resource_share").trim()).toBe("2026-03-07");
   });
 
   it.each([
@@ -202,7 +201,7 @@ describe("aggregateDay", () => {
     [{ day: "2026-03-01" }, "day", "not a known field"],
     [[], "body", "JSON object"],
   ])("refuses %j naming %s, and changes nothing", async (input, field, message) => {
-    const db = await openTestDatabase();
+    const db = await openStore();
     await insertIncrements(db.db, [
       { claude_name: "Sparkle-Orange", timestamp: "2026-03-01T12:00:00.000Z", mode: "autonomy", cache_read_increment: 9 },
     ]);
@@ -211,6 +210,6 @@ describe("aggregateDay", () => {
     if (result.ok) return;
     expect(result.error.code).toBe("invalid_input");
     expect(result.error.issues?.find((i) => i.field === field)?.message).toContain(message);
-    expect(sqlite3(db.path, "SELECT (SELECT count(*) FROM closed_days) + (SELECT count(*) FROM daily_resource_share)").trim()).toBe("0");
+    expect(db.text("SELECT (SELECT count(*) FROM closed_days) + (SELECT count(*) FROM daily_resource_share)").trim()).toBe("0");
   });
 });

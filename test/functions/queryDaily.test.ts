@@ -3,7 +3,7 @@ import { aggregateDay } from "../../functions/aggregateDay.ts";
 import { queryDaily } from "../../functions/queryDaily.ts";
 import { summary, today } from "../../functions/summary.ts";
 import type { Context } from "../../shared/context.ts";
-import { openTestDatabase, sqlite3, sqlite3Rows } from "../support/database.ts";
+import { openStore } from "../support/backends.ts";
 import { insertIncrements } from "../support/increments.ts";
 
 // 2026-03-30 13:00 in London (BST, UTC+1). Days, as UTC spans:
@@ -18,7 +18,7 @@ const pick = (rows: { date: string; claude_name: string; total_tokens: number; c
   rows.map((r) => [r.date, r.claude_name, r.total_tokens, r.closed]);
 
 async function seeded() {
-  const db = await openTestDatabase();
+  const db = await openStore();
   await insertIncrements(db.db, [
     { claude_name: "Sparkle-Orange", timestamp: "2026-03-28T10:00:00.000Z", mode: "autonomy", cache_read_increment: 100 },
     { claude_name: "Quill-Blue", timestamp: "2026-03-28T23:59:59.999Z", mode: "collaboration", cache_read_increment: 20 },
@@ -54,7 +54,7 @@ describe("queryDaily", () => {
       ["2026-03-30", "Sparkle-Orange", 4000, false],
     ]);
     // The closed day answers what the table holds (the late report waits for the catch-up)...
-    expect(sqlite3Rows(db.path, "SELECT total_tokens FROM daily_resource_share WHERE date = '2026-03-29'")).toEqual([{ total_tokens: 3 }]);
+    expect(db.rows("SELECT total_tokens FROM daily_resource_share WHERE date = '2026-03-29'")).toEqual([{ total_tokens: 3 }]);
     // ...and counts it once the catch-up has closed the day again.
     expect((await aggregateDay({}, ctxAt(db.db))).ok).toBe(true);
     const after = await queryDaily({ from: "2026-03-29", to: "2026-03-29", claude_name: "Quill-Blue" }, ctxAt(db.db));
@@ -99,14 +99,13 @@ describe("queryDaily", () => {
     const result = await queryDaily(input, ctxAt(db.db));
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error.issues?.find((i) => i.field === field)?.message).toContain(message);
-    expect(sqlite3(db.path, "SELECT count(*) FROM closed_days").trim()).toBe("0");
+    expect(db.text("SELECT count(*) FROM closed_days").trim()).toBe("0");
   });
 
   it("shows days the original system closed from the table, and the catch-up leaves those before the first increment alone", async () => {
     const db = await seeded();
     // As aggregate_daily.py left it: a summary row for a day whose increments are gone.
-    sqlite3(
-      db.path,
+    db.run(
       `INSERT INTO daily_resource_share (claude_name, date, autonomous_tokens, collaborative_tokens, total_tokens, last_updated)
        VALUES ('Sparkle-Orange', '2026-03-25', 70, 30, 100, '2026-03-26 00:00:05')`,
     );
@@ -114,6 +113,6 @@ describe("queryDaily", () => {
     expect(before.ok && before.value.days).toEqual([{ date: "2026-03-25", closed: true, closed_at: "2026-03-26 00:00:05" }]);
     expect(before.ok && pick(before.value.rows)).toEqual([["2026-03-25", "Sparkle-Orange", 100, true]]);
     expect((await aggregateDay({}, ctxAt(db.db))).ok).toBe(true);
-    expect(sqlite3Rows(db.path, "SELECT total_tokens FROM daily_resource_share WHERE date = '2026-03-25'")).toEqual([{ total_tokens: 100 }]);
+    expect(db.rows("SELECT total_tokens FROM daily_resource_share WHERE date = '2026-03-25'")).toEqual([{ total_tokens: 100 }]);
   });
 });

@@ -1,19 +1,24 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { openDatabase } from "../../shared/db.ts";
 import { checkReadStatement, ReadOnlyError } from "../../shared/readOnly.ts";
-import { sqldBackend } from "../support/backends.ts";
+import { migrate } from "../../shared/migrations.ts";
+import { startSqld } from "../support/sqld.ts";
 
 const COUNT = "SELECT count(*) AS n, coalesce(sum(cache_read_increment), 0) AS tokens FROM resource_share_increments";
 
 /** A server with two reports on it, and a query-only connection to it. */
 async function readOnlyOnServer() {
-  const store = await sqldBackend.open();
-  await store.database.client.execute(
+  const server = await startSqld();
+  const owner = await openDatabase({ url: server.url });
+  onTestFinished(() => owner.close());
+  await migrate(owner.client);
+  await owner.client.execute(
     `INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment)
      VALUES ('Sparkle-Orange', '2026-11-28T10:00:00Z', 'autonomy', 100), ('Quiet-Blue', '2026-11-28T10:05:00Z', 'collaboration', 20)`,
   );
-  const viewer = await openDatabase({ url: store.url, queryOnly: true });
-  return { store, viewer, counts: async () => (await store.rows(COUNT))[0] };
+  const viewer = await openDatabase({ url: server.url, queryOnly: true });
+  // Counted through the owner's connection, not the one under test.
+  return { viewer, counts: async () => ({ ...(await owner.client.execute(COUNT)).rows[0] }) };
 }
 
 describe("read-only access to a libSQL server", () => {

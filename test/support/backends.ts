@@ -1,71 +1,150 @@
+import { execFileSync } from "node:child_process";
 import { onTestFinished } from "vitest";
 import { openDatabase, type Database } from "../../shared/db.ts";
 import { migrate } from "../../shared/migrations.ts";
-import { sqlite3Rows, tempDatabasePath } from "./database.ts";
+import { sqlite3, sqlite3Rows, tempDatabasePath } from "./database.ts";
 import { startSqld, type SqldServer } from "./sqld.ts";
 
 /**
- * The two kinds of database the service runs on: the embedded file and a
- * libSQL server. HTTP-level and end-to-end tests run once per backend:
- *
- *   describe.each(BACKENDS)("webhook on $name", (backend) => {
- *     it("...", async () => { const store = await backend.open(); ... });
- *   });
+ * The two kinds of database the service runs on. vitest.config.ts runs the
+ * HTTP-level and end-to-end test files twice: once on the embedded file
+ * (the default) and once with TEST_BACKEND=sqld, on a real libSQL server
+ * started on a loopback port. Those files open their database with
+ * openStore() and read it back with store.rows()/store.text(), so one test
+ * serves both passes.
  */
-export interface TestStore {
-  /** What a runner process needs to use it: DATABASE_URL (and DATABASE_AUTH_TOKEN). */
+export type BackendName = "embedded file" | "libSQL server";
+
+export const backendName: BackendName = process.env.TEST_BACKEND === "sqld" ? "libSQL server" : "embedded file";
+/** True in the libSQL-server pass: for the few checks that only make sense on a file (sqlite3 holding a lock, ...). */
+export const onServer = backendName === "libSQL server";
+
+export interface TestStore extends Database {
+  /** DATABASE_URL (and DATABASE_AUTH_TOKEN) for a runner process. */
   env: Record<string, string>;
   url: string;
-  /** A migrated connection opened the way the service opens it; closed after the test. */
-  database: Database;
-  /** Rows as someone outside the service reads them: the sqlite3 CLI on a file, a separate client on a server. */
-  rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
-  /** The file, for the embedded backend; undefined on a server. */
+  /** The file in the embedded pass; undefined on a server. */
   path: string | undefined;
-  /** The server, for the sqld backend. */
   server: SqldServer | undefined;
+  /** Rows as someone outside the service reads them: `sqlite3 -json` on a file, the server's HTTP API on a server. */
+  rows<T = Record<string, unknown>>(sql: string): T[];
+  /** Text as `sqlite3 db "SQL"` prints it (list mode: columns joined by |, NULL empty). */
+  text(sql: string): string;
+  /** Runs SQL from outside the service (sqlite3 on a file, the HTTP API on a server), e.g. rows the original system left. */
+  run(sql: string): void;
+  /** Closes the connection and stops the server; automatic when opened inside a test. */
+  close(): void;
+  stop(): Promise<void>;
 }
 
-export interface Backend {
-  name: "embedded file" | "libSQL server";
-  /** A fresh, empty, migrated database for one test (call inside the test). */
-  open(): Promise<TestStore>;
+/**
+ * A fresh, empty, migrated database of this pass's kind, with the service's
+ * own connection to it. Inside a test it is cleaned up when the test ends;
+ * opened in beforeAll, return `() => store.stop()` from the hook.
+ */
+export async function openStore(): Promise<TestStore> {
+  const store = onServer ? await openServerStore() : await openFileStore();
+  try {
+    onTestFinished(() => store.stop());
+  } catch {
+    // opened outside a test (beforeAll): the caller stops it
+  }
+  return store;
 }
 
 async function openMigrated(url: string, authToken?: string): Promise<Database> {
   const database = await openDatabase({ url, authToken });
-  onTestFinished(() => database.close());
   await migrate(database.client);
   return database;
 }
 
-export const fileBackend: Backend = {
-  name: "embedded file",
-  async open() {
-    const path = tempDatabasePath();
-    const url = `file:${path}`;
-    const database = await openMigrated(url);
-    return { env: { DATABASE_URL: url }, url, database, path, server: undefined, rows: async (sql) => sqlite3Rows(path, sql) };
-  },
-};
+async function openFileStore(): Promise<TestStore> {
+  const path = tempDatabasePath();
+  const url = `file:${path}`;
+  const database = await openMigrated(url);
+  return Object.assign(database, {
+    env: { DATABASE_URL: url },
+    url,
+    path,
+    server: undefined,
+    rows: <T>(sql: string) => sqlite3Rows<T>(path, sql),
+    text: (sql: string) => sqlite3(path, sql),
+    run: (sql: string) => void sqlite3(path, sql),
+    stop: async () => database.close(),
+  });
+}
 
-export const sqldBackend: Backend = {
-  name: "libSQL server",
-  async open() {
-    const server = await startSqld();
-    const database = await openMigrated(server.url);
-    // A connection of its own, so what the tests read does not depend on the service's client.
-    const reader = await openDatabase({ url: server.url });
-    onTestFinished(() => reader.close());
-    return {
-      env: { DATABASE_URL: server.url },
-      url: server.url,
-      database,
-      path: undefined,
-      server,
-      rows: async (sql) => (await reader.client.execute(sql)).rows.map((r) => ({ ...r })) as never,
-    };
-  },
-};
+async function openServerStore(): Promise<TestStore> {
+  const server = await startSqld();
+  const database = await openMigrated(server.url);
+  const close = database.close;
+  return Object.assign(database, {
+    env: { DATABASE_URL: server.url },
+    url: server.url,
+    path: undefined,
+    server,
+    rows: <T>(sql: string) => serverRows(server.url, sql) as T[],
+    text: (sql: string) => serverText(server.url, sql),
+    run: (sql: string) => void serverQuery(server.url, sql),
+    stop: async () => {
+      close();
+      await server.stop();
+    },
+  });
+}
 
-export const BACKENDS: Backend[] = [fileBackend, sqldBackend];
+// Runs in a child process so that reading stays synchronous, like the
+// sqlite3 CLI it stands in for: one statement through sqld's HTTP API
+// (Hrana v2 pipeline), printed as JSON rows with SQLite's types kept.
+const READER = `
+const [url, sql] = process.argv.slice(1);
+const res = await fetch(url + "/v2/pipeline", { method: "POST", headers: { "content-type": "application/json" },
+  body: JSON.stringify({ requests: [{ type: "execute", stmt: { sql } }, { type: "close" }] }) });
+const body = await res.json();
+const first = body.results?.[0];
+if (!res.ok || first?.type !== "ok") { process.stderr.write(JSON.stringify(first?.error ?? body)); process.exit(1); }
+const { cols, rows } = first.response.result;
+process.stdout.write(JSON.stringify({ cols: cols.map((c) => c.name), rows }));
+`;
+
+type HranaValue = { type: "null" } | { type: "integer"; value: string } | { type: "float"; value: number } | { type: "text"; value: string } | { type: "blob"; base64: string };
+
+function serverQuery(url: string, sql: string): { cols: string[]; rows: HranaValue[][] } {
+  try {
+    return JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", READER, url, sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
+  } catch (err) {
+    throw new Error(`The libSQL server refused ${JSON.stringify(sql)}: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
+  }
+}
+
+function plain(v: HranaValue): unknown {
+  switch (v.type) {
+    case "null":
+      return null;
+    case "integer":
+      return Number(v.value);
+    case "float":
+      return v.value;
+    case "text":
+      return v.value;
+    case "blob":
+      return Buffer.from(v.base64, "base64");
+  }
+}
+
+function serverRows(url: string, sql: string): Record<string, unknown>[] {
+  const { cols, rows } = serverQuery(url, sql);
+  return rows.map((row) => Object.fromEntries(cols.map((c, i) => [c, plain(row[i]!)])));
+}
+
+/** sqlite3's list mode: columns joined by |, NULL empty, a REAL with a decimal point and at most 15 significant digits. */
+function serverText(url: string, sql: string): string {
+  const { rows } = serverQuery(url, sql);
+  const cell = (v: HranaValue) => {
+    if (v.type === "null") return "";
+    if (v.type === "float") return Number.isInteger(v.value) ? v.value.toFixed(1) : String(Number(v.value.toPrecision(15)));
+    if (v.type === "blob") return Buffer.from(v.base64, "base64").toString("latin1");
+    return String(v.value);
+  };
+  return rows.map((r) => r.map(cell).join("|")).join("\n") + (rows.length > 0 ? "\n" : "");
+}
