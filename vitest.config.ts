@@ -10,6 +10,7 @@ const SERVER_PASS = [
   "test/functions/aggregateDay.test.ts",
   "test/functions/queryDaily.test.ts",
   "test/runner/daily.test.ts",
+  "test/runner/web/query-runner.test.ts",
 ];
 
 export default defineConfig({

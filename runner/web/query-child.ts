@@ -42,7 +42,14 @@ if (!first.done) {
   let database: Database | undefined;
   try {
     const target = JSON.parse(first.value) as { url: string; authToken?: string };
-    database = await openDatabase({ url: target.url, authToken: target.authToken, queryOnly: true, busyTimeoutMs: 1000 });
+    // On a file: how long to wait for a writer's lock. On a libSQL server the
+    // same setting cuts off any call, so there it leaves the time limit (the
+    // viewer kills this process) to decide.
+    const waitMs = target.url.startsWith("file:") ? 1000 : 60_000;
+    database = await openDatabase({ url: target.url, authToken: target.authToken, queryOnly: true, busyTimeoutMs: waitMs });
+    // A server connection is made on first use (endpoint probe, first
+    // request): make it now, so the time limit measures the query alone.
+    if (!database.isFile) await database.db.execute("SELECT 1");
     process.stdout.write("ready\n");
   } catch (err) {
     fail(`Could not open the database: ${(err as Error).message}`);

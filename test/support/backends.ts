@@ -30,7 +30,7 @@ export interface TestStore extends Database {
   rows<T = Record<string, unknown>>(sql: string): T[];
   /** Text as `sqlite3 db "SQL"` prints it (list mode: columns joined by |, NULL empty). */
   text(sql: string): string;
-  /** Runs SQL from outside the service (sqlite3 on a file, the HTTP API on a server), e.g. rows the original system left. */
+  /** Runs SQL, one statement or several, from outside the service (sqlite3 on a file, the HTTP API on a server). */
   run(sql: string): void;
   /** Closes the connection and stops the server; automatic when opened inside a test. */
   close(): void;
@@ -85,7 +85,7 @@ async function openServerStore(): Promise<TestStore> {
     server,
     rows: <T>(sql: string) => serverRows(server.url, sql) as T[],
     text: (sql: string) => serverText(server.url, sql),
-    run: (sql: string) => void serverQuery(server.url, sql),
+    run: (sql: string) => void serverQuery(server.url, sql, "script"),
     stop: async () => {
       close();
       await server.stop();
@@ -97,21 +97,23 @@ async function openServerStore(): Promise<TestStore> {
 // sqlite3 CLI it stands in for: one statement through sqld's HTTP API
 // (Hrana v2 pipeline), printed as JSON rows with SQLite's types kept.
 const READER = `
-const [url, sql] = process.argv.slice(1);
+const [url, sql, kind] = process.argv.slice(1);
+const request = kind === "script" ? { type: "sequence", sql } : { type: "execute", stmt: { sql } };
 const res = await fetch(url + "/v2/pipeline", { method: "POST", headers: { "content-type": "application/json" },
-  body: JSON.stringify({ requests: [{ type: "execute", stmt: { sql } }, { type: "close" }] }) });
+  body: JSON.stringify({ requests: [request, { type: "close" }] }) });
 const body = await res.json();
 const first = body.results?.[0];
 if (!res.ok || first?.type !== "ok") { process.stderr.write(JSON.stringify(first?.error ?? body)); process.exit(1); }
-const { cols, rows } = first.response.result;
-process.stdout.write(JSON.stringify({ cols: cols.map((c) => c.name), rows }));
+const result = first.response.result ?? { cols: [], rows: [] };
+process.stdout.write(JSON.stringify({ cols: result.cols.map((c) => c.name), rows: result.rows }));
 `;
 
 type HranaValue = { type: "null" } | { type: "integer"; value: string } | { type: "float"; value: number } | { type: "text"; value: string } | { type: "blob"; base64: string };
 
-function serverQuery(url: string, sql: string): { cols: string[]; rows: HranaValue[][] } {
+/** One statement ("query"), or several separated by semicolons ("script", like sqlite3 takes them; no result). */
+function serverQuery(url: string, sql: string, kind: "query" | "script" = "query"): { cols: string[]; rows: HranaValue[][] } {
   try {
-    return JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", READER, url, sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
+    return JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", READER, url, sql, kind], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
   } catch (err) {
     throw new Error(`The libSQL server refused ${JSON.stringify(sql)}: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
   }

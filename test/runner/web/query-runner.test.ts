@@ -1,18 +1,18 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../../shared/db.ts";
 import { createQueryRunner } from "../../../runner/web/query-runner.ts";
-import { openTestDatabase, sqlite3Rows } from "../../support/database.ts";
+import { openStore } from "../../support/backends.ts";
 
 /** Real query processes on a real database file, as the viewer runs them. */
 describe("console queries", () => {
   let close: (() => void) | undefined;
   afterEach(() => close?.());
   const runnerFor = async (options: { timeLimitMs?: number; rowCap?: number } = {}) => {
-    const db = await openTestDatabase();
+    const db = await openStore();
     await db.client.execute("INSERT INTO claude_identities (name) VALUES ('A'), ('B'), ('C')");
-    const queries = createQueryRunner({ url: `file:${db.path}`, authToken: undefined }, options);
+    const queries = createQueryRunner({ url: db.url, authToken: undefined }, options);
     close = queries.close;
-    return { run: queries.run, path: db.path };
+    return { run: queries.run, db };
   };
 
   it("returns rows and stops at the row cap", async () => {
@@ -22,19 +22,19 @@ describe("console queries", () => {
   });
 
   it("refuses a write hidden behind WITH", async () => {
-    const { run, path } = await runnerFor();
+    const { run, db } = await runnerFor();
     const hidden = await run("WITH x AS (SELECT 1) DELETE FROM claude_identities");
     expect(hidden.ok).toBe(false);
-    expect(sqlite3Rows(path, "SELECT count(*) AS n FROM claude_identities")).toEqual([{ n: 3 }]);
+    expect(db.rows("SELECT count(*) AS n FROM claude_identities")).toEqual([{ n: 3 }]);
   });
 
   it("refuses every kind of write with a message, and the database keeps its rows and settings", async () => {
-    const { run, path } = await runnerFor();
+    const { run, db } = await runnerFor();
     const writes = [
       "DELETE FROM claude_identities",
       "UPDATE claude_identities SET active = 0",
       "INSERT INTO claude_identities (name) VALUES ('D')",
-      `ATTACH DATABASE '${path}.other' AS other`,
+      `ATTACH DATABASE '${db.path ?? "elsewhere.db"}.other' AS other`,
       "PRAGMA user_version = 99",
       "PRAGMA query_only = 0",
     ];
@@ -44,14 +44,15 @@ describe("console queries", () => {
     }
     // The connection's own guard stops plain writes, but not ATTACH, nor
     // "PRAGMA query_only = 0" (which switches it off): those only the check stops.
-    const readOnly = await openDatabase({ url: `file:${path}`, queryOnly: true });
+    // (On a libSQL server the guard is shared/readOnly.ts, and the server refuses ATTACH.)
+    const readOnly = await openDatabase({ url: db.url, queryOnly: true });
     for (const sql of writes.filter((w) => !w.startsWith("ATTACH") && !w.startsWith("PRAGMA query_only")))
-      await expect(readOnly.client.execute(sql), sql).rejects.toThrow(/readonly|read-only|query_only/i);
+      await expect(readOnly.db.execute(sql), sql).rejects.toThrow(/readonly|read-only|query_only/i);
     readOnly.close();
-    expect(sqlite3Rows(path, "SELECT name, active FROM claude_identities ORDER BY name")).toEqual([
+    expect(db.rows("SELECT name, active FROM claude_identities ORDER BY name")).toEqual([
       { name: "A", active: 1 }, { name: "B", active: 1 }, { name: "C", active: 1 },
     ]);
-    expect(sqlite3Rows(path, "PRAGMA user_version")).toEqual([{ user_version: 0 }]);
+    expect(db.rows("PRAGMA user_version")).toEqual([{ user_version: 0 }]);
   });
 
   it("stops a query that runs past the time limit and keeps answering", async () => {
