@@ -31,6 +31,8 @@ function checkFile(config: Config, path: string, queryOnly: boolean): void {
       );
   }
   if (!statSync(dir).isDirectory()) throw new StartupError(`${dir} is not a directory; DATABASE_URL must name a file inside a directory.`);
+  if (existsSync(path) && !statSync(path).isFile())
+    throw new StartupError(`${path} is a directory, not a database file. Set DATABASE_URL to a file path, e.g. file:${path}/resource_tracking.db.`);
   const needed = queryOnly ? constants.R_OK : constants.R_OK | constants.W_OK;
   const target = existsSync(path) ? path : dir;
   try {

@@ -47,9 +47,11 @@ export async function startRunner(
 export async function runRunner(
   args: string[],
   env: Record<string, string>,
-  { cwd = ROOT }: { cwd?: string } = {},
+  { cwd = ROOT, asUser }: { cwd?: string; /** Run as this uid (and gid), e.g. 65534 (nobody): tests run as root, who may write anywhere. */ asUser?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", TSX, RUNNER, ...args], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const node = [process.execPath, "--import", TSX, RUNNER, ...args];
+  const command = asUser === undefined ? node : ["setpriv", `--reuid=${asUser}`, `--regid=${asUser}`, "--clear-groups", ...node];
+  const child = spawn(command[0]!, command.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
