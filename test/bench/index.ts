@@ -5,6 +5,7 @@ import { ROOT } from "../support/process.ts";
 import { benchAggregate, median, type AggregateResults } from "./aggregate.ts";
 import { makeHistory } from "./history.ts";
 import { benchIngest } from "./ingest.ts";
+import { benchViewer, type ViewerResults } from "./viewer.ts";
 import { renderTable, type Figure } from "./table.ts";
 
 /**
@@ -18,10 +19,12 @@ interface Mode {
   warmupSeconds: number;
   /** Length of the family's history for the aggregation figures. */
   historyDays: number;
+  /** Days of increments the viewer exports (18 days of the family are about a million rows). */
+  exportDays: number;
 }
 
-const QUICK: Mode = { name: "quick", ingestSeconds: 3, warmupSeconds: 1, historyDays: 7 };
-const FULL: Mode = { name: "full", ingestSeconds: 20, warmupSeconds: 5, historyDays: 365 };
+const QUICK: Mode = { name: "quick", ingestSeconds: 3, warmupSeconds: 1, historyDays: 7, exportDays: 2 };
+const FULL: Mode = { name: "full", ingestSeconds: 20, warmupSeconds: 5, historyDays: 365, exportDays: 18 };
 const AGENTS = 20;
 const TIME_ZONE = "Europe/Berlin";
 
@@ -73,6 +76,11 @@ async function main(): Promise<void> {
     const aggregate = await benchAggregate(history, TIME_ZONE, log);
     raw.aggregate = aggregate;
     figures.push(...aggregateFigures(aggregate));
+
+    log("\nviewer:");
+    const viewer = await benchViewer(history, TIME_ZONE, mode.exportDays, log);
+    raw.viewer = viewer;
+    figures.push(...viewerFigures(viewer, history.rows));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -123,6 +131,17 @@ function aggregateFigures(a: AggregateResults): Figure[] {
   return [
     { name: `aggregateDay catch-up, ${a.days} days, ${rows}`, value: a.catchUpSeconds, unit: "s", reference: "sqlite3 CLI, same per-day sums", referenceValue: reference, ratio, target: "<= 1.5", met: ratio <= 1.5 },
     { name: `queryDaily, ${AGENTS} agents x ${a.days} days`, value: q, unit: "ms", reference: "target", referenceValue: 50, ratio: q / 50, target: "< 50 ms", met: q < 50 },
+  ];
+}
+
+function viewerFigures(v: ViewerResults, historyRows: number): Figure[] {
+  const d = median(v.dashboardMs);
+  const growth = v.export.rssPeakMb - v.export.rssBeforeMb;
+  const rows = `${(v.export.rows / 1e6).toFixed(2)}M rows`;
+  return [
+    { name: `viewer dashboard, ${(historyRows / 1e6).toFixed(1)}M-row database`, value: d, unit: "ms", reference: "target", referenceValue: 200, ratio: d / 200, target: "< 200 ms", met: d < 200 },
+    { name: `viewer CSV export, ${rows}: RSS growth`, value: growth, unit: "MB", reference: "target", referenceValue: 50, ratio: growth / 50, target: "< 50 MB", met: growth < 50 },
+    { name: `viewer CSV export, ${rows}: speed`, value: v.export.rows / v.export.seconds, unit: "rows/s", reference: "(info)", referenceValue: Number.NaN, ratio: Number.NaN, target: "(info)", met: null },
   ];
 }
 
