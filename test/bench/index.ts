@@ -119,6 +119,17 @@ function ingestFigures(r: Awaited<ReturnType<typeof benchIngest>>): Figure[] {
     // Requests still in flight when a run's time is up are stored but not
     // counted as answered, so there may be a few more rows than 200s, never fewer.
     { name: "rows stored per 200", value: r.rowsStored, unit: "rows", reference: "200 answers", referenceValue: r.acknowledged, ratio: r.rowsStored / r.acknowledged, target: ">= 1, no failures", met: r.rowsStored >= r.acknowledged && failed === 0 },
+    {
+      name: "ingest req/s, 10 conn., on sqld",
+      value: r.sqld.c10.reqPerSec,
+      unit: "req/s",
+      reference: "embedded file",
+      referenceValue: webhook.c10.reqPerSec,
+      ratio: r.sqld.c10.reqPerSec / webhook.c10.reqPerSec,
+      target: `(info) p99 ${r.sqld.c10.p99Ms.toFixed(1)} ms`,
+      met: null,
+    },
+    { name: "rows stored per 200, sqld", value: r.sqld.rowsStored, unit: "rows", reference: "200 answers", referenceValue: r.sqld.acknowledged, ratio: r.sqld.rowsStored / r.sqld.acknowledged, target: ">= 1", met: r.sqld.rowsStored >= r.sqld.acknowledged },
     { name: "server CPU per request", value: webhook.c10.cpuMsPerRequest * 1000, unit: "us", reference: "bare hono endpoint", referenceValue: bare.c10.cpuMsPerRequest * 1000, ratio: webhook.c10.cpuMsPerRequest / bare.c10.cpuMsPerRequest, target: "(info)", met: null },
   ];
 }

@@ -1,5 +1,8 @@
 import { execFileSync } from "node:child_process";
+import { dirname } from "node:path";
+import { openDatabase } from "../../shared/db.ts";
 import { spawnListening, type RunningProcess } from "../support/process.ts";
+import { startSqld } from "../support/sqld.ts";
 import { body, family, reports } from "./family.ts";
 import { load, type LoadResult } from "./load.ts";
 
@@ -19,6 +22,8 @@ export interface IngestResults {
   /** 200 answers the webhook gave, warm-up included, and rows found in the file afterwards. */
   acknowledged: number;
   rowsStored: number;
+  /** The webhook over a libSQL server (sqld) on loopback instead of the file, at 10 connections. */
+  sqld: { c10: LoadResult; acknowledged: number; rowsStored: number };
 }
 
 const PATH = "/resource-share/increment";
@@ -71,8 +76,41 @@ export async function benchIngest(o: IngestOptions, log: (line: string) => void)
     const rowsStored = Number(
       execFileSync("sqlite3", [o.databasePath, "SELECT count(*) FROM resource_share_increments"], { encoding: "utf8" }).trim(),
     );
-    return { bare: { c10: bare10, c1: bare1 }, webhook: { c10: hook10, c1: hook1 }, acknowledged, rowsStored };
+    const sqld = await benchSqld(o, bodies, run);
+    return { bare: { c10: bare10, c1: bare1 }, webhook: { c10: hook10, c1: hook1 }, acknowledged, rowsStored, sqld };
   } finally {
     await Promise.all([bare.kill(), webhook.kill()]);
+  }
+}
+
+/** The same load on a webhook whose database is a libSQL server (test/support/sqld.ts) on loopback. */
+async function benchSqld(
+  o: IngestOptions,
+  bodies: string[],
+  run: (p: RunningProcess, name: string, connections: number, seconds: number) => Promise<LoadResult>,
+): Promise<IngestResults["sqld"]> {
+  const server = await startSqld();
+  try {
+    // The spool (used only if the server stops answering) goes beside the benchmark's files, not into data/.
+    const webhook = await startWebhook({ DATABASE_URL: server.url, RESOURCE_SHARE_TZ: o.timeZone, SPOOL_DIR: dirname(o.databasePath) }, `${o.databasePath}.sqld.log`);
+    let acknowledged = 0;
+    let c10: LoadResult;
+    try {
+      acknowledged += (await run(webhook, "webhook on sqld, warm-up", 10, o.warmupSeconds)).ok;
+      c10 = await run(webhook, "webhook on sqld", 10, o.seconds);
+      acknowledged += c10.ok;
+      await webhook.stop();
+    } finally {
+      await webhook.kill();
+    }
+    const db = await openDatabase({ url: server.url });
+    try {
+      const rs = await db.client.execute("SELECT count(*) AS n FROM resource_share_increments");
+      return { c10, acknowledged, rowsStored: Number(rs.rows[0]!.n) };
+    } finally {
+      db.close();
+    }
+  } finally {
+    await server.stop();
   }
 }

@@ -82,7 +82,11 @@ function cleanUpAfter(stop: () => Promise<void>): void {
   try {
     onTestFinished(stop);
   } catch {
-    afterAll(stop); // started in beforeAll or at the top of a describe block
+    try {
+      afterAll(stop); // started in beforeAll or at the top of a describe block
+    } catch {
+      // Outside vitest (npm run bench): the caller stops it.
+    }
   }
 }
 
