@@ -23,14 +23,21 @@ describe("webhook while sqlite3 holds the write lock", () => {
     expect(first.status).toBe(200);
     expect(typeof first.body.id).toBe("number");
 
+    const viewer = await startRunner("web", { DATABASE_URL: `file:${path}` }, { timeoutMs: 45_000 });
+
     const lock = await holdWriteLock(path);
     let locked = true;
     let stop = false;
     const backlogSeen: number[] = [];
+    const viewerAnswers: number[] = [];
     const watcher = (async () => {
       while (!stop) {
         const h = await health(server.url);
-        if (locked) backlogSeen.push(h.spool.backlog);
+        if (locked) {
+          backlogSeen.push(h.spool.backlog);
+          // The viewer keeps serving reads while the webhook spools.
+          for (const page of ["/", "/tables/resource_share_increments"]) viewerAnswers.push((await fetch(`${viewer.url}${page}`)).status);
+        }
         await new Promise((r) => setTimeout(r, 500));
       }
     })();
@@ -50,6 +57,8 @@ describe("webhook while sqlite3 holds the write lock", () => {
     console.log(`lock test: ${attempts.length} posts, ${acknowledged(attempts).length} reports acknowledged, slowest answer ${slowest.toFixed(0)} ms, largest backlog seen ${Math.max(...backlogSeen)}`);
     expect(attempts.some((a) => a.body.queued === true || a.body.results?.[0]?.queued === true)).toBe(true);
     expect(Math.max(...backlogSeen)).toBeGreaterThan(0);
+    expect(viewerAnswers.length).toBeGreaterThan(4);
+    expect(viewerAnswers.filter((status) => status !== 200)).toEqual([]);
 
     // The spool drains by itself once the lock is gone.
     for (let i = 0; i < 100 && (await health(server.url)).spool.backlog > 0; i++) await new Promise((r) => setTimeout(r, 100));
@@ -70,5 +79,6 @@ describe("webhook while sqlite3 holds the write lock", () => {
     expect(batch.status).toBe(200);
     expect(batch.body.results.map((r: any) => typeof r.id)).toEqual(["number", "number"]);
     expect(await server.stop()).toBe(0);
-  });
+    expect(await viewer.stop()).toBe(0);
+  }, 120_000);
 });
