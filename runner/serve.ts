@@ -37,17 +37,18 @@ export async function startWebhook(config: Config, database: Database, log: Logg
   // Concurrent requests' reports are stored by one INSERT (group commit).
   const store = durableStore(database.db, spool, log, groupStore(database.db));
   store.resume();
+  const requireTokens = tokensRequired(config.host, config.requireTokens);
   const app = createWebhookApp({
     db: database.db,
     store,
     config: handlerConfig(config),
     log,
-    requireTokens: tokensRequired(config.host, config.requireTokens),
+    requireTokens,
     checkDatabase: watchDatabaseFile(config.databaseUrl),
   });
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
   const port = await listening(server, "webhook", config.host, config.port);
-  log.info(`webhook listening on http://${config.host}:${port} (database ${describeUrl(config.databaseUrl)}, days in ${config.timeZone})`);
+  log.info(`webhook listening on http://${config.host}:${port} (database ${describeUrl(config.databaseUrl)}, days in ${config.timeZone}${requireTokens ? "; writes need an agent token" : ""})`);
   return { server, close: () => spool.close() };
 }
 

@@ -31,6 +31,7 @@ describe("who may write", () => {
     const server = await startRunner("serve", env);
     const one = `${server.url}/resource-share/increment`;
     const many = `${server.url}/resource-share/increments`;
+    expect(server.output()).toContain("writes need an agent token");
     const orange = await issue(env, "Sparkle-Orange");
     const blue = await issue(env, "Sparkle-Blue");
     const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
