@@ -11,6 +11,7 @@ const SERVER_PASS = [
   "test/functions/queryDaily.test.ts",
   "test/runner/daily.test.ts",
   "test/runner/web/query-runner.test.ts",
+  "test/runner/webhook.test.ts",
 ];
 
 export default defineConfig({
