@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { onTestFinished } from "vitest";
 import { openDatabase, type Database } from "../../shared/db.ts";
 import { migrate } from "../../shared/migrations.ts";
@@ -93,30 +93,50 @@ async function openServerStore(): Promise<TestStore> {
   });
 }
 
-// Runs in a child process so that reading stays synchronous, like the
-// sqlite3 CLI it stands in for: one statement through sqld's HTTP API
-// (Hrana v2 pipeline), printed as JSON rows with SQLite's types kept.
-const READER = `
-const [url, sql, kind] = process.argv.slice(1);
-const request = kind === "script" ? { type: "sequence", sql } : { type: "execute", stmt: { sql } };
-const res = await fetch(url + "/v2/pipeline", { method: "POST", headers: { "content-type": "application/json" },
-  body: JSON.stringify({ requests: [request, { type: "close" }] }) });
-const body = await res.json();
-const first = body.results?.[0];
-if (!res.ok || first?.type !== "ok") { process.stderr.write(JSON.stringify(first?.error ?? body)); process.exit(1); }
-const result = first.response.result ?? { cols: [], rows: [] };
-process.stdout.write(JSON.stringify({ cols: result.cols.map((c) => c.name), rows: result.rows }));
+// Reading stays synchronous, like the sqlite3 CLI it stands in for: a worker
+// thread makes the HTTP request to sqld's API (Hrana v2 pipeline) while this
+// thread waits on a shared flag for at most the request's time. A child
+// process per query would block the test's event loop for a second or more.
+const WORKER = `
+const { parentPort } = require("node:worker_threads");
+parentPort.on("message", async ({ flag, port, url, request }) => {
+  let answer;
+  try {
+    const res = await fetch(url + "/v2/pipeline", { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ requests: [request, { type: "close" }] }), signal: AbortSignal.timeout(20000) });
+    answer = { ok: res.ok, body: await res.text() };
+  } catch (err) {
+    answer = { ok: false, body: String(err) };
+  }
+  port.postMessage(answer);
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+});
 `;
+let worker: Worker | undefined;
+
+function pipelineSync(url: string, request: unknown): { ok: boolean; body: string } {
+  worker ??= new Worker(WORKER, { eval: true });
+  worker.unref();
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const { port1, port2 } = new MessageChannel();
+  worker.postMessage({ flag, port: port2, url, request }, [port2]);
+  Atomics.wait(flag, 0, 0, 30_000);
+  const reply = receiveMessageOnPort(port1)?.message as { ok: boolean; body: string } | undefined;
+  port1.close();
+  return reply ?? { ok: false, body: "no answer from the libSQL server within 30 s" };
+}
 
 type HranaValue = { type: "null" } | { type: "integer"; value: string } | { type: "float"; value: number } | { type: "text"; value: string } | { type: "blob"; base64: string };
 
 /** One statement ("query"), or several separated by semicolons ("script", like sqlite3 takes them; no result). */
 function serverQuery(url: string, sql: string, kind: "query" | "script" = "query"): { cols: string[]; rows: HranaValue[][] } {
-  try {
-    return JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", READER, url, sql, kind], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
-  } catch (err) {
-    throw new Error(`The libSQL server refused ${JSON.stringify(sql)}: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
-  }
+  const request = kind === "script" ? { type: "sequence", sql } : { type: "execute", stmt: { sql } };
+  const reply = pipelineSync(url, request);
+  const first = reply.ok ? (JSON.parse(reply.body) as { results?: { type: string; error?: unknown; response?: { result?: { cols: { name: string }[]; rows: HranaValue[][] } } }[] }).results?.[0] : undefined;
+  if (first?.type !== "ok") throw new Error(`The libSQL server refused ${JSON.stringify(sql)}: ${first ? JSON.stringify(first.error) : reply.body}`);
+  const result = first.response?.result ?? { cols: [], rows: [] };
+  return { cols: result.cols.map((c) => c.name), rows: result.rows };
 }
 
 function plain(v: HranaValue): unknown {
