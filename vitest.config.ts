@@ -12,6 +12,7 @@ const SERVER_PASS = [
   "test/runner/daily.test.ts",
   "test/runner/web/query-runner.test.ts",
   "test/runner/webhook.test.ts",
+  "test/runner/web/viewer.browser.test.ts",
 ];
 
 export default defineConfig({

@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { onTestFinished } from "vitest";
 import { openDatabase, type Database } from "../../shared/db.ts";
 import { migrate } from "../../shared/migrations.ts";
-import { sqlite3, sqlite3Rows, tempDatabasePath } from "./database.ts";
+import { sqlite3, sqlite3Rows } from "./database.ts";
 import { startSqld, type SqldServer } from "./sqld.ts";
 
 /**
@@ -59,7 +62,9 @@ async function openMigrated(url: string, authToken?: string): Promise<Database> 
 }
 
 async function openFileStore(): Promise<TestStore> {
-  const path = tempDatabasePath();
+  // Removed by stop(), so a store opened in beforeAll lives as long as its block.
+  const dir = mkdtempSync(join(tmpdir(), "rs-store-"));
+  const path = join(dir, "resource_tracking.db");
   const url = `file:${path}`;
   const database = await openMigrated(url);
   return Object.assign(database, {
@@ -70,7 +75,10 @@ async function openFileStore(): Promise<TestStore> {
     rows: <T>(sql: string) => sqlite3Rows<T>(path, sql),
     text: (sql: string) => sqlite3(path, sql),
     run: (sql: string) => void sqlite3(path, sql),
-    stop: async () => database.close(),
+    stop: async () => {
+      database.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   });
 }
 

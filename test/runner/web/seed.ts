@@ -1,6 +1,4 @@
-import { openDatabase } from "../../../shared/db.ts";
-import { migrate } from "../../../shared/migrations.ts";
-import { sqlite3 } from "../../support/database.ts";
+import type { TestStore } from "../../support/backends.ts";
 
 export const XSS_NAME = "<img src=x onerror=alert(1)>";
 export const AGENTS = ["Sparkle-Orange", "Quiet-Blue", XSS_NAME] as const;
@@ -20,14 +18,11 @@ export function noonZone(now = new Date()): { zone: string; shift: string } {
  * A migrated database with 30 days of reports from three agents (one
  * silent for hours, one named like an HTML injection), some rows in the
  * original system's timestamp format, NULL costs, and an agent that never
- * reported. Written with the sqlite3 CLI, as a person would.
+ * reported. Written from outside the service, as a person would: with the
+ * sqlite3 CLI on a file, through the HTTP API on a libSQL server.
  */
-export async function seedDatabase(path: string): Promise<void> {
-  const db = await openDatabase({ url: `file:${path}` });
-  await migrate(db.client);
-  db.close();
-  sqlite3(
-    path,
+export function seedDatabase(store: TestStore): void {
+  store.run(
     `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 900)
      INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment, cost_delta, context_percentage)
      SELECT CASE i % 3 WHEN 0 THEN 'Sparkle-Orange' WHEN 1 THEN 'Quiet-Blue' ELSE '${XSS_NAME}' END,

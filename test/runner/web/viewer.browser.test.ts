@@ -1,10 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sqlite3Rows } from "../../support/database.ts";
+import { openStore, type TestStore } from "../../support/backends.ts";
 import { hasChromium, launchChromium, NO_CHROMIUM_REASON } from "../../support/browser.ts";
 import { startRunner, type RunningProcess } from "../../support/server.ts";
 import { AGENTS, noonZone, seedDatabase, XSS_NAME } from "./seed.ts";
@@ -13,8 +11,7 @@ const ARTIFACTS = fileURLToPath(new URL("../../../test-results/", import.meta.ur
 if (!hasChromium) console.warn(NO_CHROMIUM_REASON);
 
 describe.skipIf(!hasChromium)("viewer in Chromium", { timeout: 120_000 }, () => {
-  let dir: string;
-  let path: string;
+  let store: TestStore;
   let viewer: RunningProcess;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let context: BrowserContext;
@@ -23,10 +20,9 @@ describe.skipIf(!hasChromium)("viewer in Chromium", { timeout: 120_000 }, () => 
   const { zone, shift } = noonZone();
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "rs-viewer-"));
-    path = join(dir, "resource_tracking.db");
-    await seedDatabase(path);
-    viewer = await startRunner("web", { DATABASE_URL: `file:${path}`, RESOURCE_SHARE_TZ: zone }, { stopAfterEach: false, timeoutMs: 45_000 });
+    store = await openStore();
+    seedDatabase(store);
+    viewer = await startRunner("web", { ...store.env, RESOURCE_SHARE_TZ: zone }, { stopAfterEach: false, timeoutMs: 45_000 });
     browser = await launchChromium();
     context = browser.context;
     page = await context.newPage();
@@ -38,7 +34,7 @@ describe.skipIf(!hasChromium)("viewer in Chromium", { timeout: 120_000 }, () => 
   afterAll(async () => {
     await browser?.close();
     await viewer?.kill();
-    rmSync(dir, { recursive: true, force: true });
+    await store?.stop();
   });
 
   const open = async (path_: string) => {
@@ -52,9 +48,7 @@ describe.skipIf(!hasChromium)("viewer in Chromium", { timeout: 120_000 }, () => 
     // Standards mode, not quirks (the page starts with a doctype).
     expect(await page.evaluate("document.compatMode")).toBe("CSS1Compat");
     for (const [key, days] of [["today", 1], ["week", 7], ["month", 30]] as const) {
-      const expected = sqlite3Rows<{ claude_name: string; a: number; c: number; ac: number; cc: number }>(
-        path,
-        `SELECT claude_name,
+      const expected = store.rows<{ claude_name: string; a: number; c: number; ac: number; cc: number }>(`SELECT claude_name,
            sum(CASE WHEN mode = 'autonomy' THEN cache_read_increment ELSE 0 END) AS a,
            sum(CASE WHEN mode = 'collaboration' THEN cache_read_increment ELSE 0 END) AS c,
            total(CASE WHEN mode = 'autonomy' THEN cost_delta END) AS ac,
@@ -108,31 +102,29 @@ describe.skipIf(!hasChromium)("viewer in Chromium", { timeout: 120_000 }, () => 
 
   it("pages, sorts and filters a table, and downloads the filtered view as CSV and JSON", async () => {
     await open("/tables/resource_share_increments?size=25");
-    const total = sqlite3Rows<{ n: number }>(path, "SELECT count(*) AS n FROM resource_share_increments")[0]!.n;
+    const total = store.rows<{ n: number }>("SELECT count(*) AS n FROM resource_share_increments")[0]!.n;
     expect(await page.locator("#page-of").textContent()).toBe(`Page 1 of ${Math.ceil(total / 25)}`);
     const firstIds = async () => (await page.locator("#rows tbody tr td:first-child").allTextContents()).map(Number);
 
     await page.getByRole("link", { name: "Next ›" }).click();
     expect(await page.locator("#page-of").textContent()).toBe(`Page 2 of ${Math.ceil(total / 25)}`);
-    expect(await firstIds()).toEqual(sqlite3Rows<{ id: number }>(path, "SELECT id FROM resource_share_increments ORDER BY id DESC LIMIT 25 OFFSET 25").map((r) => r.id));
+    expect(await firstIds()).toEqual(store.rows<{ id: number }>("SELECT id FROM resource_share_increments ORDER BY id DESC LIMIT 25 OFFSET 25").map((r) => r.id));
 
     await page.getByRole("link", { name: "cache_read_increment" }).click();
     expect(await firstIds()).toEqual(
-      sqlite3Rows<{ id: number }>(path, "SELECT id FROM resource_share_increments ORDER BY cache_read_increment, id LIMIT 25").map((r) => r.id),
+      store.rows<{ id: number }>("SELECT id FROM resource_share_increments ORDER BY cache_read_increment, id LIMIT 25").map((r) => r.id),
     );
     await page.getByRole("link", { name: "cache_read_increment ▲" }).click();
     expect(await firstIds()).toEqual(
-      sqlite3Rows<{ id: number }>(path, "SELECT id FROM resource_share_increments ORDER BY cache_read_increment DESC, id DESC LIMIT 25").map((r) => r.id),
+      store.rows<{ id: number }>("SELECT id FROM resource_share_increments ORDER BY cache_read_increment DESC, id DESC LIMIT 25").map((r) => r.id),
     );
 
-    const from = sqlite3Rows<{ d: string }>(path, `SELECT date('now', '${shift}', '-9 days') AS d`)[0]!.d;
+    const from = store.rows<{ d: string }>(`SELECT date('now', '${shift}', '-9 days') AS d`)[0]!.d;
     await page.getByLabel("Agent").fill("Quiet-Blue");
     await page.getByLabel("Mode").selectOption("collaboration");
     await page.getByLabel("From day").fill(from);
     await page.getByRole("button", { name: "Apply" }).click();
-    const expected = sqlite3Rows<{ n: number }>(
-      path,
-      `SELECT count(*) AS n FROM resource_share_increments
+    const expected = store.rows<{ n: number }>(`SELECT count(*) AS n FROM resource_share_increments
        WHERE claude_name = 'Quiet-Blue' AND mode = 'collaboration' AND date(timestamp, '${shift}') >= '${from}'`,
     )[0]!.n;
     expect(expected).toBeGreaterThan(0);
@@ -156,9 +148,7 @@ describe.skipIf(!hasChromium)("viewer in Chromium", { timeout: 120_000 }, () => 
 
   it("downloads the daily summaries with one row per agent and day", async () => {
     await open("/daily");
-    const expected = sqlite3Rows<{ n: number }>(
-      path,
-      `SELECT count(*) AS n FROM (SELECT DISTINCT claude_name, date(timestamp, '${shift}') FROM resource_share_increments
+    const expected = store.rows<{ n: number }>(`SELECT count(*) AS n FROM (SELECT DISTINCT claude_name, date(timestamp, '${shift}') FROM resource_share_increments
        WHERE date(timestamp, '${shift}') >= date('now', '${shift}', '-6 days'))`,
     )[0]!.n;
     expect(await page.locator("#matching").textContent()).toBe(String(expected));
@@ -168,13 +158,13 @@ describe.skipIf(!hasChromium)("viewer in Chromium", { timeout: 120_000 }, () => 
 
   it("runs a read-only query in the SQL console and refuses DELETE, changing nothing", async () => {
     await open("/query");
-    const count = () => sqlite3Rows<{ n: number }>(path, "SELECT count(*) AS n FROM resource_share_increments")[0]!.n;
+    const count = () => store.rows<{ n: number }>("SELECT count(*) AS n FROM resource_share_increments")[0]!.n;
     const before = count();
     await page.getByLabel("SQL").fill("SELECT claude_name, count(*) AS n FROM resource_share_increments GROUP BY claude_name ORDER BY claude_name");
     await page.getByRole("button", { name: "Run" }).click();
     const rows = await page.locator("#result tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
     expect(rows).toEqual(
-      sqlite3Rows<{ claude_name: string; n: number }>(path, "SELECT claude_name, count(*) AS n FROM resource_share_increments GROUP BY claude_name ORDER BY claude_name")
+      store.rows<{ claude_name: string; n: number }>("SELECT claude_name, count(*) AS n FROM resource_share_increments GROUP BY claude_name ORDER BY claude_name")
         .map((r) => [r.claude_name, String(r.n)]),
     );
     await page.getByLabel("SQL").fill("DELETE FROM resource_share_increments");
