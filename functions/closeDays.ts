@@ -73,6 +73,13 @@ export async function planCatchUp(db: Db, timeZone: string, lastDay: string): Pr
     else if (c.zone !== timeZone) plan.set(day, "time zone changed");
   }
 
+  // Late reports matter only for days already closed in this zone: a first
+  // catch-up (a year of history, say) skips this scan of every increment.
+  if (![...closed.values()].some((c) => c.zone === timeZone)) {
+    const days = [...plan].map(([date, reason]) => ({ date, reason }));
+    return { days, checkedThrough: newest };
+  }
+
   // Reports that arrived since the last look, bucketed by minute (zone
   // offsets are whole minutes, so a bucket straddles at most one midnight;
   // both of its days are checked).

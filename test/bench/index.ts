@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,6 +45,9 @@ function parseArgs(argv: string[]): { mode: Mode; seed: number } {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/** `uptime` as a person would read it: how busy the machine was. */
+const uptime = () => execFileSync("uptime", { encoding: "utf8" }).trim();
+
 function machine() {
   return {
     cpu: cpus()[0]?.model ?? "unknown",
@@ -58,6 +62,7 @@ async function main(): Promise<void> {
   const { mode, seed } = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const loadBefore = loadavg();
+  const uptimeBefore = uptime();
   const figures: Figure[] = [];
   const raw: Record<string, unknown> = {};
   const scratch = mkdtempSync(join(tmpdir(), "rs-bench-"));
@@ -94,6 +99,7 @@ async function main(): Promise<void> {
     seconds: Math.round((Date.now() - started) / 1000),
     machine: machine(),
     loadAverage: { before: loadBefore, after: loadavg() },
+    uptime: { before: uptimeBefore, after: uptime() },
     figures,
     raw,
     table,
@@ -101,7 +107,10 @@ async function main(): Promise<void> {
   const dir = join(ROOT, "bench-results");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
-  log(`\n${mode.name} run took ${results.seconds} s; load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${results.loadAverage.after.map((l) => l.toFixed(2)).join(" ")}; results in bench-results/latest.json`);
+  log(`\n${mode.name} run took ${results.seconds} s on ${results.machine.cores} x ${results.machine.cpu}, Node ${results.machine.node}`);
+  log(`uptime before: ${uptimeBefore}`);
+  log(`uptime after:  ${results.uptime.after}`);
+  log("results in bench-results/latest.json");
   if (figures.some((f) => f.met === false)) process.exitCode = 3;
 }
 
@@ -116,6 +125,7 @@ function ingestFigures(r: Awaited<ReturnType<typeof benchIngest>>): Figure[] {
     { name: "ingest p99, 1 conn.", value: webhook.c1.p99Ms, unit: "ms", reference: "target", referenceValue: 1, ratio: webhook.c1.p99Ms / 1, target: "< 1 ms", met: webhook.c1.p99Ms < 1 },
     { name: "ingest req/s, 1 conn.", value: webhook.c1.reqPerSec, unit: "req/s", reference: "bare hono endpoint", referenceValue: bare.c1.reqPerSec, ratio: webhook.c1.reqPerSec / bare.c1.reqPerSec, target: "(info)", met: null },
     { name: "peak RSS under load", value: webhook.c10.peakRssMb, unit: "MB", reference: "bare hono endpoint", referenceValue: bare.c10.peakRssMb, ratio: webhook.c10.peakRssMb / bare.c10.peakRssMb, target: `+${rss.toFixed(1)} MB <= +20 MB`, met: rss <= 20 },
+    { name: "peak RssAnon under load", value: webhook.c10.peakRssAnonMb, unit: "MB", reference: "bare hono endpoint", referenceValue: bare.c10.peakRssAnonMb, ratio: webhook.c10.peakRssAnonMb / bare.c10.peakRssAnonMb, target: `(info) +${(webhook.c10.peakRssAnonMb - bare.c10.peakRssAnonMb).toFixed(1)} MB`, met: null },
     // Requests still in flight when a run's time is up are stored but not
     // counted as answered, so there may be a few more rows than 200s, never fewer.
     { name: "rows stored per 200", value: r.rowsStored, unit: "rows", reference: "200 answers", referenceValue: r.acknowledged, ratio: r.rowsStored / r.acknowledged, target: ">= 1, no failures", met: r.rowsStored >= r.acknowledged && failed === 0 },

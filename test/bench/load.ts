@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 
-/** Resident memory of a process in MB, from /proc (Linux only). */
-export function rssMb(pid: number): number {
+/** Resident memory of a process in MB (VmRSS, or another field of /proc/PID/status; Linux only). */
+export function rssMb(pid: number, field = "VmRSS"): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
   return kb ? Number(kb[1]) / 1024 : Number.NaN;
 }
 
@@ -17,13 +17,16 @@ export function cpuMs(pid: number): number {
 }
 
 /** Samples a process's resident memory every `everyMs` until stopped; returns the peak. */
-export function sampleRss(pid: number, everyMs = 100): { stop(): { peakMb: number; lastMb: number } } {
+export function sampleRss(pid: number, everyMs = 100): { stop(): { peakMb: number; lastMb: number; peakAnonMb: number } } {
   let peakMb = rssMb(pid);
   let lastMb = peakMb;
+  // Anonymous memory (heaps) without the mapped files (code of native libraries such as libSQL's).
+  let peakAnonMb = rssMb(pid, "RssAnon");
   const timer = setInterval(() => {
     try {
       lastMb = rssMb(pid);
       peakMb = Math.max(peakMb, lastMb);
+      peakAnonMb = Math.max(peakAnonMb, rssMb(pid, "RssAnon"));
     } catch {
       // The process ended; keep what was seen.
     }
@@ -31,7 +34,7 @@ export function sampleRss(pid: number, everyMs = 100): { stop(): { peakMb: numbe
   return {
     stop() {
       clearInterval(timer);
-      return { peakMb, lastMb };
+      return { peakMb, lastMb, peakAnonMb };
     },
   };
 }
@@ -50,8 +53,9 @@ export interface LoadResult {
   failures: Record<string, number>;
   errors: number;
   timeouts: number;
-  /** Peak resident memory of the server during the load, in MB. */
+  /** Peak resident memory of the server during the load, in MB: all (VmRSS) and anonymous only (RssAnon). */
   peakRssMb: number;
+  peakRssAnonMb: number;
   /**
    * The server's CPU time per answered request, in ms: unlike req/s, it
    * hardly depends on what else the machine is doing.
@@ -107,7 +111,7 @@ export async function load({ url, path, bodies, connections, seconds, pid }: Loa
       else failures[status] = (failures[status] ?? 0) + 1;
     });
   });
-  const { peakMb } = rss.stop();
+  const { peakMb, peakAnonMb } = rss.stop();
   const cpuUsed = cpuMs(pid) - cpuBefore;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
@@ -124,6 +128,7 @@ export async function load({ url, path, bodies, connections, seconds, pid }: Loa
     errors: result.errors,
     timeouts: result.timeouts,
     peakRssMb: peakMb,
+    peakRssAnonMb: peakAnonMb,
     cpuMsPerRequest: cpuUsed / Math.max(1, latencies.length),
   };
 }
