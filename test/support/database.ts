@@ -3,14 +3,14 @@ import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach } from "vitest";
+import { onTestFinished } from "vitest";
 import { openDatabase, type Database } from "../../shared/db.ts";
 import { migrate } from "../../shared/migrations.ts";
 
 /** A fresh directory removed after the test. */
 export function tempDir(prefix = "rs-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
@@ -29,7 +29,7 @@ export function tempDatabasePath(): string {
 export async function openTestDatabase(path = tempDatabasePath()): Promise<Database & { path: string }> {
   const db = await openDatabase({ url: `file:${path}` });
   await migrate(db.client);
-  afterEach(() => db.close());
+  onTestFinished(() => db.close());
   return Object.assign(db, { path });
 }
 
@@ -55,7 +55,7 @@ export interface HeldLock {
 export async function holdWriteLock(path: string): Promise<HeldLock> {
   const cli = spawn("sqlite3", [path], { stdio: ["pipe", "pipe", "pipe"] });
   const exited = once(cli, "exit");
-  afterEach(async () => {
+  onTestFinished(async () => {
     if (cli.exitCode === null && cli.signalCode === null) {
       cli.kill("SIGKILL");
       await exited;

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { afterEach } from "vitest";
+import { onTestFinished } from "vitest";
 import { ROOT, spawnListening, type RunningProcess } from "./process.ts";
 
 export type { RunningProcess } from "./process.ts";
@@ -39,7 +39,7 @@ export async function startRunner(
     waitFor,
     timeoutMs,
   });
-  if (stopAfterEach) afterEach(() => running.kill());
+  if (stopAfterEach) onTestFinished(() => running.kill());
   return running;
 }
 
