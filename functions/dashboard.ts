@@ -3,18 +3,9 @@ import type { Context, Db } from "../shared/context.ts";
 import { ok, type Result } from "../shared/result.ts";
 import { addDays, dayBounds, localDay } from "../shared/time.ts";
 import { validate } from "../shared/validate.ts";
-import type { DayRow } from "./daySums.ts";
+import type { DayRow, Sums } from "./daySums.ts";
 import { queryDaily, type DailyRow } from "./queryDaily.ts";
 
-/** Tokens and cost over a period, split by mode. */
-export interface Sums {
-  autonomous_tokens: number;
-  collaborative_tokens: number;
-  total_tokens: number;
-  autonomous_cost: number;
-  collaborative_cost: number;
-  total_cost: number;
-}
 
 export const PERIODS = [
   { key: "today", label: "Today", days: 1 },

@@ -1,16 +1,20 @@
 import type { Db } from "../shared/context.ts";
 import { addDays, dayStarts } from "../shared/time.ts";
 
-/** One agent's usage over one local day, split by mode. */
-export interface DayRow {
-  claude_name: string;
-  date: string;
+/** Tokens and cost over a period, split by mode. */
+export interface Sums {
   autonomous_tokens: number;
   collaborative_tokens: number;
   total_tokens: number;
   autonomous_cost: number;
   collaborative_cost: number;
   total_cost: number;
+}
+
+/** One agent's usage over one local day, split by mode. */
+export interface DayRow extends Sums {
+  claude_name: string;
+  date: string;
   autonomous_reports: number;
   collaborative_reports: number;
   report_count: number;

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
-import { dashboard, PERIODS, type AgentUsage, type DashboardOutput, type PeriodKey, type Sums } from "../../functions/dashboard.ts";
+import { dashboard, PERIODS, type AgentUsage, type DashboardOutput, type PeriodKey } from "../../functions/dashboard.ts";
+import type { Sums } from "../../functions/daySums.ts";
 import { daysBetween } from "../../shared/time.ts";
 import { DailyCharts, HourlyChart, Legend } from "./charts.tsx";
 import type { ViewerDeps } from "./deps.ts";

@@ -7,17 +7,7 @@
  * reports, so two runs load the service with the same traffic.
  */
 
-/** mulberry32: small, fast, good enough to make test data reproducible. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from "../support/increments.ts";
 
 export type ClientGeneration = "tokens" | "context" | "cost";
 
