@@ -1,4 +1,3 @@
-import type { InStatement, ResultSet, TransactionMode } from "@libsql/client";
 import type { IncrementRow } from "../functions/report.ts";
 import { storeIncrements, type StoredIncrement } from "../functions/store.ts";
 import type { Db } from "../shared/context.ts";
@@ -72,18 +71,4 @@ export function groupCalls<I, O>(run: (items: I[]) => Promise<O[]>): (items: I[]
  */
 export function groupStore(db: Db): (rows: IncrementRow[]) => Promise<StoredIncrement[]> {
   return groupCalls((rows: IncrementRow[]) => storeIncrements(db, rows));
-}
-
-/** The client with its write batches grouped (see groupCalls); everything else passes through. */
-export function groupCommit(db: Db): Db {
-  const write = groupCalls((statements: InStatement[]) => db.batch(statements, "write"));
-  return {
-    protocol: db.protocol,
-    execute: db.execute.bind(db),
-    transaction: db.transaction.bind(db),
-    batch(statements: InStatement[], mode?: TransactionMode): Promise<ResultSet[]> {
-      // Only write batches are grouped; reads gain nothing from it.
-      return mode === "write" ? write(statements) : db.batch(statements, mode);
-    },
-  } as Db;
 }

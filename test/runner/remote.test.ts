@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { InStatement } from "@libsql/client";
 import { openDatabase } from "../../shared/db.ts";
 import { migrate, SCHEMA_VERSION } from "../../shared/migrations.ts";
-import { groupCommit } from "../../runner/group-commit.ts";
+import { groupCalls } from "../../runner/group-commit.ts";
 import { tempDir } from "../support/database.ts";
 import { postJson, runInvoke, startRunner } from "../support/server.ts";
 import { isLoopback, listeningSockets } from "../support/sockets.ts";
@@ -114,16 +115,17 @@ describe("a libSQL server as the database", () => {
     const database = await openDatabase({ url: server.url });
     try {
       await migrate(database.client);
-      const db = groupCommit(database.db);
+      // The grouping the webhook's store uses, here over raw write batches.
+      const write = groupCalls((statements: InStatement[]) => database.db.batch(statements, "write"));
       const insert = (name: string, mode: string) => ({
         sql: "INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment) VALUES (?, '2026-11-28T10:00:00Z', ?, 1)",
         args: [name, mode],
       });
       // Sent in the same tick: committed as one group until the CHECK on mode breaks it.
       const results = await Promise.allSettled([
-        db.batch([insert("Good-1", "autonomy")], "write"),
-        db.batch([insert("Bad", "autonomy"), insert("Bad", "sideways")], "write"),
-        db.batch([insert("Good-2", "collaboration")], "write"),
+        write([insert("Good-1", "autonomy")]),
+        write([insert("Bad", "autonomy"), insert("Bad", "sideways")]),
+        write([insert("Good-2", "collaboration")]),
       ]);
       expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
       expect(await serverRows(server.url, undefined, "SELECT claude_name FROM resource_share_increments ORDER BY id")).toEqual([
