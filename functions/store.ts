@@ -25,11 +25,15 @@ const register = (n: number) => `INSERT INTO claude_identities (name, first_seen
 
 const insert = (n: number) => `INSERT INTO resource_share_increments (${COLUMNS.join(", ")})
   VALUES ${values(n, `(${COLUMNS.map(() => "?").join(", ")})`)}
-  ON CONFLICT (claude_name, event_id) DO NOTHING
+  ON CONFLICT (claude_name, event_id) WHERE event_id IS NOT NULL DO NOTHING
   RETURNING id, claude_name, event_id`;
 
-const findEvents = (n: number) => `SELECT id, claude_name, event_id, timestamp, cache_read_increment FROM resource_share_increments
-  WHERE (claude_name, event_id) IN (VALUES ${values(n, "(?, ?)")})`;
+// A join, not \`(claude_name, event_id) IN (VALUES ...)\`: SQLite answers
+// that row-value IN by scanning the whole table, the join by index seeks.
+const findEvents = (n: number) => `SELECT i.id, i.claude_name, i.event_id, i.timestamp, i.cache_read_increment
+  FROM (VALUES ${values(n, "(?, ?)")}) AS wanted
+  JOIN resource_share_increments AS i ON i.claude_name = wanted.column1 AND i.event_id = wanted.column2
+  WHERE i.event_id IS NOT NULL`;
 
 const eventKey = (name: unknown, eventId: unknown) => JSON.stringify([name, eventId]);
 

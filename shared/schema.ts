@@ -90,6 +90,14 @@ export const INDEXES: string[] = [
 ];
 
 /**
+ * Migration 4's idempotency index: only rows that carry an event id. An
+ * upsert names it as `ON CONFLICT (claude_name, event_id) WHERE event_id IS
+ * NOT NULL`, a read by event id says `event_id IS NOT NULL` to use it.
+ */
+export const INCREMENTS_EVENT_INDEX =
+  "CREATE UNIQUE INDEX increments_event ON resource_share_increments (claude_name, event_id) WHERE event_id IS NOT NULL";
+
+/**
  * Migration 2: the daily job's bookkeeping. `closed_days` has one row per
  * closed local day: when, in which zone, and the highest increment id that
  * existed when its sums were taken (any report for that day with a higher

@@ -208,3 +208,39 @@ describe("adopting a database of the original Python system", () => {
     expect(sqlite3(path, "PRAGMA journal_mode").trim()).toBe("wal");
   });
 });
+
+describe("migration 4: the idempotency index holds only rows with an event id", () => {
+  it("rebuilds the index of a version-3 database as partial, keeping every row, and event ids still count once", async () => {
+    const path = tempDatabasePath();
+    const db = await openDatabase({ url: `file:${path}` });
+    try {
+      await migrate(db.client);
+      // Back to what versions 1 to 3 left: the index over every row.
+      sqlite3(
+        path,
+        `DROP INDEX increments_event;
+         CREATE UNIQUE INDEX increments_event ON resource_share_increments (claude_name, event_id);
+         DELETE FROM schema_migrations WHERE version = 4;
+         INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment, event_id) VALUES
+           ('Sparkle-Orange', '2026-03-01T10:00:00.000Z', 'autonomy', 10, NULL),
+           ('Sparkle-Orange', '2026-03-01T10:00:30.000Z', 'autonomy', 20, NULL),
+           ('Sparkle-Orange', '2026-03-01T10:01:00.000Z', 'collaboration', 30, 'e-1');`,
+      );
+      const before = sqlite3Rows(path, "SELECT * FROM resource_share_increments ORDER BY id");
+      const report = await migrate(db.client);
+      expect(report).toMatchObject({ from: 3, to: 4, applied: ["4: reports without an event id stay out of the idempotency index"] });
+      expect(sqlite3(path, "SELECT sql FROM sqlite_master WHERE name = 'increments_event'")).toMatch(/WHERE event_id IS NOT NULL/);
+      expect(sqlite3Rows(path, "SELECT * FROM resource_share_increments ORDER BY id")).toEqual(before);
+      // The index holds the one row with an event id; the sqlite3 CLI reads it, as people do.
+      expect(sqlite3Rows(path, "SELECT count(*) AS n FROM resource_share_increments INDEXED BY increments_event WHERE event_id IS NOT NULL")).toEqual([{ n: 1 }]);
+      // The same event id is refused by the index; reports without one are all kept.
+      expect(() =>
+        sqlite3(path, "INSERT INTO resource_share_increments (claude_name, timestamp, mode, event_id) VALUES ('Sparkle-Orange', '2026-03-01T10:02:00.000Z', 'autonomy', 'e-1')"),
+      ).toThrow(/UNIQUE/);
+      sqlite3(path, "INSERT INTO resource_share_increments (claude_name, timestamp, mode) VALUES ('Sparkle-Orange', '2026-03-01T10:02:00.000Z', 'autonomy')");
+      expect(sqlite3Rows(path, "SELECT count(*) AS n FROM resource_share_increments WHERE event_id IS NULL")).toEqual([{ n: 3 }]);
+    } finally {
+      db.close();
+    }
+  });
+});
