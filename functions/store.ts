@@ -2,6 +2,9 @@ import type { InStatement, ResultSet } from "@libsql/client";
 import type { Db } from "../shared/context.ts";
 import type { IncrementRow } from "./report.ts";
 
+/** What storing needs of a database: a handler's Db, or the webhook's own writer (runner/file-writer.ts). */
+export type Writes = Pick<Db, "execute" | "batch" | "protocol">;
+
 export interface StoredIncrement {
   id: number;
   /** True when this event id was stored before: nothing new was written. */
@@ -50,7 +53,7 @@ const eventKey = (name: unknown, eventId: unknown) => JSON.stringify([name, even
  * last (AUTOINCREMENT): sorted by id, the returned rows line up with the
  * input rows that were inserted. Each pairing is checked (agent, event id).
  */
-export async function storeIncrements(db: Db, rows: IncrementRow[]): Promise<StoredIncrement[]> {
+export async function storeIncrements(db: Writes, rows: IncrementRow[]): Promise<StoredIncrement[]> {
   if (rows.length === 0) return [];
   const chunks: IncrementRow[][] = [];
   for (let at = 0; at < rows.length; at += CHUNK) chunks.push(rows.slice(at, at + CHUNK));
@@ -78,7 +81,7 @@ function registerAgents(chunk: IncrementRow[]): InStatement {
   return { sql: register(seen.size), args: [...seen].flatMap(([name, s]) => [name, s.first, s.last]) };
 }
 
-async function matchChunk(db: Db, chunk: IncrementRow[], inserted: ResultSet): Promise<StoredIncrement[]> {
+async function matchChunk(db: Writes, chunk: IncrementRow[], inserted: ResultSet): Promise<StoredIncrement[]> {
   const fresh = inserted.rows
     .map((r) => ({ id: Number(r.id), claude_name: r.claude_name, event_id: r.event_id }))
     .sort((a, b) => a.id - b.id);

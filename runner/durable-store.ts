@@ -1,7 +1,6 @@
 import { appendFile } from "node:fs/promises";
 import type { IncrementRow } from "../functions/report.ts";
-import { storeIncrements, type StoredIncrement } from "../functions/store.ts";
-import type { Db } from "../shared/context.ts";
+import { storeIncrements, type StoredIncrement, type Writes } from "../functions/store.ts";
 import { isUnavailable } from "../shared/db.ts";
 import type { Logger } from "./log.ts";
 import { withEventIds, type Spool } from "./spool.ts";
@@ -41,7 +40,7 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
  * hands back to direct writes when the spool is empty.
  */
 export function durableStore(
-  db: Db,
+  db: Writes,
   spool: Spool,
   log: Logger,
   /** How reports are written while the database takes them; serve.ts groups concurrent ones (groupStore). */

@@ -1,6 +1,5 @@
 import type { IncrementRow } from "../functions/report.ts";
-import { storeIncrements, type StoredIncrement } from "../functions/store.ts";
-import type { Db } from "../shared/context.ts";
+import { storeIncrements, type StoredIncrement, type Writes } from "../functions/store.ts";
 import { isUnavailable } from "../shared/db.ts";
 
 interface Waiting<I, O> {
@@ -69,6 +68,6 @@ export function groupCalls<I, O>(run: (items: I[]) => Promise<O[]>): (items: I[]
  * than statements matters: preparing a statement costs more than the row it
  * inserts.
  */
-export function groupStore(db: Db): (rows: IncrementRow[]) => Promise<StoredIncrement[]> {
+export function groupStore(db: Writes): (rows: IncrementRow[]) => Promise<StoredIncrement[]> {
   return groupCalls((rows: IncrementRow[]) => storeIncrements(db, rows));
 }

@@ -2,9 +2,10 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { Config } from "../shared/config.ts";
 import type { Database } from "../shared/db.ts";
 import { tokensRequired } from "./auth.ts";
-import { watchDatabaseFile } from "./database.ts";
+import { filePath, watchDatabaseFile } from "./database.ts";
 import { durableStore } from "./durable-store.ts";
 import { handlerConfig } from "./environment.ts";
+import { openFileWriter } from "./file-writer.ts";
 import { groupStore } from "./group-commit.ts";
 import { listening } from "./lifecycle.ts";
 import type { Logger } from "./log.ts";
@@ -34,8 +35,12 @@ export async function startWebhook(config: Config, database: Database, log: Logg
   if (left.unreadable > 0)
     log.error(`${left.unreadable} line(s) of the spool file ${spool.path} cannot be read and are skipped; a copy of the file is in ${left.copy}`);
   if (spool.busy) log.info(`the spool ${spool.path} holds ${spool.backlog} report(s) from an earlier run; applying them before new reports`);
-  // Concurrent requests' reports are stored by one INSERT (group commit).
-  const store = durableStore(database.db, spool, log, groupStore(database.db));
+  // Reports to a file go through a connection of their own that keeps its
+  // statements prepared (file-writer.ts), to a server through the client;
+  // concurrent requests' reports are stored by one INSERT (group commit).
+  const path = filePath(config.databaseUrl);
+  const writer = path ? openFileWriter(path, webhookTimeoutMs(config.databaseUrl)) : undefined;
+  const store = durableStore(database.db, spool, log, groupStore(writer ?? database.db));
   store.resume();
   const requireTokens = tokensRequired(config.host, config.requireTokens);
   const app = createWebhookApp({
@@ -49,7 +54,13 @@ export async function startWebhook(config: Config, database: Database, log: Logg
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
   const port = await listening(server, "webhook", config.host, config.port);
   log.info(`webhook listening on http://${config.host}:${port} (database ${describeUrl(config.databaseUrl)}, days in ${config.timeZone}${requireTokens ? "; writes need an agent token" : ""})`);
-  return { server, close: () => spool.close() };
+  return {
+    server,
+    close: async () => {
+      await spool.close();
+      writer?.close();
+    },
+  };
 }
 
 /** The database URL without anything secret in it. */

@@ -1,0 +1,76 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { describe, expect, it, onTestFinished } from "vitest";
+import type { IncrementRow } from "../../functions/report.ts";
+import { storeIncrements } from "../../functions/store.ts";
+import { openFileWriter } from "../../runner/file-writer.ts";
+import { isUnavailable } from "../../shared/db.ts";
+import { openTestDatabase, sqlite3Rows } from "../support/database.ts";
+
+const row = (n: number, over: Partial<IncrementRow> = {}): IncrementRow => ({
+  claude_name: `Agent-${n % 3}`,
+  timestamp: `2026-03-01T10:00:${String(n % 60).padStart(2, "0")}.000Z`,
+  mode: "autonomy",
+  cache_read_increment: n,
+  context_percentage: null,
+  cost_delta: null,
+  event_id: null,
+  received_at: "2026-03-01T10:01:00.000Z",
+  host: null,
+  ...over,
+});
+
+async function writerOn() {
+  const db = await openTestDatabase();
+  const writer = openFileWriter(db.path, 100);
+  onTestFinished(() => writer.close());
+  return { path: db.path, writer };
+}
+
+describe("the webhook's file writer (prepared statements kept)", () => {
+  it("stores what storeIncrements stores through the client, batch after batch of every size", async () => {
+    const { path, writer } = await writerOn();
+    let n = 0;
+    // More distinct batch sizes than statements it keeps prepared: old ones are dropped and prepared again.
+    for (let round = 0; round < 2; round++)
+      for (let size = 1; size <= 80; size++) {
+        const rows = Array.from({ length: size }, () => row(n++));
+        const stored = await storeIncrements(writer, rows);
+        expect(stored.map((s) => s.cache_read_increment)).toEqual(rows.map((r) => r.cache_read_increment));
+      }
+    expect(sqlite3Rows(path, "SELECT count(*) AS n, sum(cache_read_increment) AS tokens, count(DISTINCT id) AS ids FROM resource_share_increments")).toEqual([
+      { n, tokens: (n * (n - 1)) / 2, ids: n },
+    ]);
+    expect(sqlite3Rows(path, "SELECT name FROM claude_identities ORDER BY name")).toEqual([{ name: "Agent-0" }, { name: "Agent-1" }, { name: "Agent-2" }]);
+  });
+
+  it("answers a repeated event id with the first report's id, as the client path does", async () => {
+    const { writer } = await writerOn();
+    const [first] = await storeIncrements(writer, [row(1, { event_id: "e-1" })]);
+    const [again] = await storeIncrements(writer, [row(4, { event_id: "e-1" })]); // the same agent as row(1)
+    expect(again).toEqual({ ...first, duplicate: true });
+  });
+
+  it("rolls a failed batch back whole, and the next batch commits", async () => {
+    const { path, writer } = await writerOn();
+    await expect(storeIncrements(writer, [row(1), row(2, { mode: "sideways" as never })])).rejects.toThrow(/CHECK/);
+    expect(sqlite3Rows(path, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 0 }]);
+    await storeIncrements(writer, [row(3)]);
+    expect(sqlite3Rows(path, "SELECT cache_read_increment FROM resource_share_increments")).toEqual([{ cache_read_increment: 3 }]);
+  });
+
+  it("fails with SQLITE_BUSY (unavailable, so the webhook spools) while the sqlite3 CLI holds the lock, and writes once it is free", async () => {
+    const { path, writer } = await writerOn();
+    const holder = spawn("sqlite3", [path], { stdio: ["pipe", "pipe", "inherit"] });
+    onTestFinished(() => void holder.kill());
+    holder.stdin.write("BEGIN IMMEDIATE;\nSELECT 'locked';\n");
+    await once(holder.stdout, "data");
+    const failure = await storeIncrements(writer, [row(1)]).catch((err: unknown) => err);
+    expect((failure as { code?: string }).code).toMatch(/^SQLITE_BUSY/);
+    expect(isUnavailable(failure)).toBe(true);
+    holder.stdin.end("ROLLBACK;\n");
+    await once(holder, "exit");
+    await storeIncrements(writer, [row(2)]);
+    expect(sqlite3Rows(path, "SELECT cache_read_increment FROM resource_share_increments")).toEqual([{ cache_read_increment: 2 }]);
+  });
+});
