@@ -1,15 +1,13 @@
-import { copyCommand } from "./copy.ts";
-import { StartupError, openConfigured } from "./database.ts";
-import { loadConfig, loggerFor } from "./environment.ts";
+import { StartupError } from "./database.ts";
+import { loadConfig } from "./environment.ts";
 import { helpText } from "./help.ts";
-import { scheduleDailyCatchUp } from "./daily.ts";
-import { invoke } from "./invoke.ts";
-import { stopOnSignals } from "./lifecycle.ts";
 import { EXIT_FAULT, EXIT_REFUSED } from "./outcome.ts";
-import { startWebhook, webhookTimeoutMs } from "./serve.ts";
-import { startViewer } from "./web/serve.ts";
 
-/** Entry point: `tsx runner <command>`. */
+/**
+ * Entry point: `tsx runner <command>`. Each command loads only the modules
+ * it runs: the webhook process does not carry the viewer's pages or the
+ * copy tool (less to compile at start, less resident memory).
+ */
 async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -18,24 +16,40 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
   const config = loadConfig();
   switch (command) {
-    case "invoke":
+    case "invoke": {
+      const { invoke } = await import("./invoke.ts");
       return invoke(config, rest[0], rest[1]);
-    case "aggregate": // the daily timer's command: catch up every day not closed
+    }
+    case "aggregate": { // the daily timer's command: catch up every day not closed
+      const { invoke } = await import("./invoke.ts");
       return invoke(config, "aggregateDay", "{}");
-    case "copy":
+    }
+    case "copy": {
+      const { copyCommand } = await import("./copy.ts");
       return copyCommand(config, rest);
+    }
     case "serve":
     case "start": {
+      // Everything is loaded before anything starts, so a SIGTERM never finds a process half started without its handlers.
+      const [{ openConfigured }, { loggerFor }, { stopOnSignals }, { startWebhook, webhookTimeoutMs }, { scheduleDailyCatchUp }, web] = await Promise.all([
+        import("./database.ts"),
+        import("./environment.ts"),
+        import("./lifecycle.ts"),
+        import("./serve.ts"),
+        import("./daily.ts"),
+        command === "start" ? import("./web/serve.ts") : undefined,
+      ]);
       const log = loggerFor(config);
       const database = await openConfigured(config, { busyTimeoutMs: webhookTimeoutMs(config.databaseUrl) });
       const webhook = await startWebhook(config, database, log);
       // Under systemd the timer closes days; `start` stands alone.
       const stopDaily = command === "start" ? scheduleDailyCatchUp(config, database, log) : () => {};
-      const viewer = command === "start" ? await startViewer(config, log) : undefined;
+      const viewer = web ? await web.startViewer(config, log) : undefined;
       stopOnSignals(log, viewer ? [webhook.server, viewer.server] : [webhook.server], [stopDaily, webhook.close, () => viewer?.close(), () => database.close()]);
       return undefined; // keeps running
     }
     case "web": {
+      const [{ loggerFor }, { stopOnSignals }, { startViewer }] = await Promise.all([import("./environment.ts"), import("./lifecycle.ts"), import("./web/serve.ts")]);
       const log = loggerFor(config);
       const viewer = await startViewer(config, log);
       stopOnSignals(log, [viewer.server], [viewer.close]);
