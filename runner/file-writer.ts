@@ -23,8 +23,9 @@ export interface FileWriter extends Writes {
 /**
  * The webhook's own connection for storing reports in a file database.
  * @libsql/client prepares every statement anew and builds each result row
- * property by property; on the hot path that cost four times what SQLite
- * spends inserting the rows. This connection keeps its statements prepared
+ * property by property; for a group commit of one to ten reports that made
+ * storing take 1.5 to 2.3 times as long as with prepared statements
+ * (measured on this project's own schema). This connection keeps its statements prepared
  * and runs a batch as BEGIN IMMEDIATE ... COMMIT in one synchronous call.
  * It runs the same SQL as every other writer (functions/store.ts); only the
  * way statements reach SQLite differs.
