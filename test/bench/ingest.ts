@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { openDatabase } from "../../shared/db.ts";
 import { spawnListening, type RunningProcess } from "../support/process.ts";
 import { startSqld } from "../support/sqld.ts";
@@ -29,15 +30,23 @@ export interface IngestResults {
 const PATH = "/resource-share/increment";
 
 /**
- * The webhook as deployed: the real runner, access log on (into `logFile`,
- * as journald would take it), on a file database.
+ * The webhook as deployed: node's arguments as the systemd unit gives them,
+ * access log on (into `logFile`, as journald would take it).
  */
 export function startWebhook(env: Record<string, string>, logFile: string): Promise<RunningProcess> {
-  return spawnListening(["--import", "tsx", "runner/index.ts", "serve"], {
+  return spawnListening(deployedArguments("resource-share-server.service"), {
     env: { PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
     keepOutput: false,
     logFile,
   });
+}
+
+/** The arguments after `@NODE@` in a unit's ExecStart (systemd/), so the benchmark runs what systemd runs. */
+export function deployedArguments(unit: string): string[] {
+  const text = readFileSync(join("systemd", unit), "utf8");
+  const exec = /^ExecStart=@NODE@ (.+)$/m.exec(text);
+  if (!exec) throw new Error(`systemd/${unit} has no ExecStart=@NODE@ line`);
+  return exec[1]!.trim().split(/\s+/);
 }
 
 export function startBare(): Promise<RunningProcess> {
