@@ -1,4 +1,4 @@
-import { createClient, type Client, type IntMode, type TransactionMode } from "@libsql/client";
+import type { Client, IntMode, TransactionMode } from "@libsql/client";
 import type { Db } from "./context.ts";
 import { readOnlyDb } from "./readOnly.ts";
 
@@ -46,6 +46,9 @@ export interface Database {
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  // A file needs only the client's SQLite part; the full client brings the
+  // HTTP and WebSocket protocols too, some 5 MB of resident memory.
+  const { createClient } = options.url.startsWith("file:") ? await import("@libsql/client/sqlite3") : await import("@libsql/client");
   const client = createClient({
     url: options.url,
     ...(options.authToken ? { authToken: options.authToken } : {}),
