@@ -34,7 +34,7 @@ describe("systemd units", () => {
       const text = unit(name);
       expect(text).not.toMatch(/@[A-Z_]+@/);
       expect([setting(text, "User"), setting(text, "Group"), setting(text, "WorkingDirectory")]).toEqual(["clap-admin", "clap-users", ROOT]);
-      expect(setting(text, "ExecStart")).toMatch(new RegExp(`^${process.execPath} (--max-semi-space-size=2 )?--import tsx runner/index.ts (serve|web|aggregate)$`));
+      expect(setting(text, "ExecStart")).toMatch(new RegExp(`^${process.execPath} --import tsx runner/index.ts (serve|web|aggregate)$`));
       expect([setting(text, "ProtectSystem"), setting(text, "ReadWritePaths"), setting(text, "NoNewPrivileges"), setting(text, "PrivateTmp")]).toEqual([
         "strict", data, "yes", "yes",
       ]);
