@@ -5,7 +5,7 @@ import { invalid, ok, type FieldIssue, type Result } from "../shared/result.ts";
 import { addDays, daysBetween, localDay } from "../shared/time.ts";
 import { validate } from "../shared/validate.ts";
 import { MAX_RANGE_DAYS, spanDays } from "./aggregateDay.ts";
-import { DAY_COLUMNS, sumDays, toDayRow, type DayRow } from "./daySums.ts";
+import { byDayThenAgent, DAY_COLUMNS, dayRowsAsJson, parseDayRows, sumDays, type DayRow } from "./daySums.ts";
 
 const inputSchema = v.optional(
   v.strictObject(
@@ -71,10 +71,10 @@ export async function queryDaily(input: unknown, ctx: Context): Promise<Result<D
         args: [from, to, zone, from, to],
       },
       {
-        sql: `SELECT ${DAY_COLUMNS.join(", ")} FROM daily_resource_share
+        sql: dayRowsAsJson(`SELECT ${DAY_COLUMNS.join(", ")} FROM daily_resource_share
           WHERE date >= ? AND date <= ?${byAgent}
             AND (date IN (${closedDates}) OR date NOT IN (SELECT date FROM closed_days))
-          ORDER BY date, claude_name`,
+          ORDER BY date, claude_name`),
         args: [from, to, ...(name === undefined ? [] : [name]), from, to, zone],
       },
     ],
@@ -86,9 +86,8 @@ export async function queryDaily(input: unknown, ctx: Context): Promise<Result<D
   const liveDays = days.filter((d) => !d.closed && d.date <= today).map((d) => d.date);
   const live = liveDays.length > 0 ? await sumDays(ctx.db, liveDays, zone, name) : [];
 
-  const rows: DailyRow[] = [
-    ...rowsRs!.rows.map((r) => ({ ...toDayRow(r as unknown as Record<string, unknown>), closed: true })),
-    ...live.map((r) => ({ ...r, closed: false })),
-  ].sort((a, b) => (a.date === b.date ? (a.claude_name < b.claude_name ? -1 : 1) : a.date < b.date ? -1 : 1));
+  const rows: DailyRow[] = parseDayRows(rowsRs!.rows[0]?.day_rows).map((r) => Object.assign(r, { closed: true }));
+  if (live.length > 0) rows.push(...live.map((r) => Object.assign(r, { closed: false })));
+  rows.sort(byDayThenAgent);
   return ok({ time_zone: zone, today, from, to, claude_name: name ?? null, days, rows });
 }

@@ -89,6 +89,33 @@ describe("queryDaily", () => {
     });
   });
 
+  it("gives costs to the last bit, the same live and closed, as the table holds them", async () => {
+    const db = await openStore();
+    // Sums whose doubles need 17 significant digits (0.1 + 0.2 is 0.30000000000000004), tiny and huge ones.
+    const costs = [0.1, 0.2, 1 / 3, 1e-17, 123456789.12345678, 2 ** 60 + 0.5, 5e-324];
+    await insertIncrements(
+      db.db,
+      costs.flatMap((cost, i) => [
+        { claude_name: `Agent-${i}`, timestamp: "2026-03-28T10:00:00.000Z", mode: "autonomy" as const, cache_read_increment: 2 ** 40 + i, cost_delta: cost },
+        { claude_name: `Agent-${i}`, timestamp: "2026-03-28T11:00:00.000Z", mode: "autonomy" as const, cache_read_increment: 1, cost_delta: 0.2 },
+      ]),
+    );
+    const costsOf = (rows: { claude_name: string; autonomous_cost: number; total_cost: number; autonomous_tokens: number }[]) =>
+      rows.map((r) => [r.claude_name, r.autonomous_cost, r.total_cost, r.autonomous_tokens]);
+    const live = await queryDaily({ from: "2026-03-28", to: "2026-03-28" }, ctxAt(db.db));
+    expect((await aggregateDay({}, ctxAt(db.db))).ok).toBe(true);
+    const closed = await queryDaily({ from: "2026-03-28", to: "2026-03-28" }, ctxAt(db.db));
+    if (!live.ok || !closed.ok) throw new Error("queryDaily failed");
+    expect(live.value.rows.every((r) => !r.closed) && closed.value.rows.every((r) => r.closed)).toBe(true);
+    // What the client reads from the table, cell by cell, and what JavaScript's own sums give.
+    const table = await db.db.execute("SELECT claude_name, autonomous_cost, total_cost, autonomous_tokens FROM daily_resource_share ORDER BY claude_name");
+    const expected = costs.map((cost, i) => [`Agent-${i}`, cost + 0.2, cost + 0.2, 2 ** 40 + i + 1]);
+    expect(costsOf(table.rows as never)).toEqual(expected);
+    expect(costsOf(live.value.rows)).toEqual(expected);
+    expect(costsOf(closed.value.rows)).toEqual(expected);
+    expect(Object.is(closed.value.rows[0]!.autonomous_cost, 0.30000000000000004)).toBe(true);
+  });
+
   it.each([
     [{ from: "2026-03-31", to: "2026-03-30" }, "from", "is after"],
     [{ from: "2026-13-01" }, "from", "not a real calendar day"],
