@@ -1,4 +1,5 @@
 import type { Db } from "../shared/context.ts";
+import { jsonRow, unwrapJsonRow } from "../shared/jsonRows.ts";
 import { addDays, dayStarts } from "../shared/time.ts";
 
 /** Tokens and cost over a period, split by mode. */
@@ -69,36 +70,24 @@ SELECT claude_name, date,
   return { sql, args };
 }
 
-const REAL_COLUMNS: ReadonlySet<string> = new Set(["autonomous_cost", "collaborative_cost", "total_cost"]);
-const TEXT_COLUMNS: ReadonlySet<string> = new Set(["claude_name", "date"]);
-
-// A real goes through printf, whose '!' flag lifts its 16-digit cap: 17
-// significant digits read back as the same double, and json() keeps the
-// literal as written. SQLite's own JSON of a real keeps only 15 digits (0.1 +
-// 0.2 would come back as 0.3); closed and live figures must agree to the bit.
-// Missing numbers read as 0, as the table's defaults say.
-const jsonCell = (column: string): string =>
-  REAL_COLUMNS.has(column) ? `json(printf('%!.17g', ${column}))` : TEXT_COLUMNS.has(column) ? column : `ifnull(${column}, 0)`;
-
 /**
  * Wraps a SELECT of DAY_COLUMNS into a statement answering one row with one
- * cell: every row as a JSON array. @libsql/client builds each cell of a
- * result with Object.defineProperty and a BigInt (about 1 us a cell; a year
- * of 20 agents is 80,000 cells); one text cell and JSON.parse cost a
- * fraction of that. Read the cell, named day_rows, with parseDayRows.
+ * cell, day_rows: every row as a JSON array (shared/jsonRows.ts says why).
+ * Read it with parseDayRows.
  */
 export function dayRowsAsJson(select: string): string {
-  return `SELECT json_group_array(json_array(${DAY_COLUMNS.map(jsonCell).join(", ")})) AS day_rows FROM (${select})`;
+  return `SELECT json_group_array(${jsonRow(DAY_COLUMNS)}) AS day_rows FROM (${select})`;
 }
 
 export const byDayThenAgent = (a: DayRow, b: DayRow): number =>
   a.date !== b.date ? (a.date < b.date ? -1 : 1) : a.claude_name < b.claude_name ? -1 : a.claude_name > b.claude_name ? 1 : 0;
 
-/** The rows in the day_rows cell of a dayRowsAsJson statement, by day then agent. */
+/** The rows in the day_rows cell of a dayRowsAsJson statement, by day then agent; missing numbers read as 0. */
 export function parseDayRows(cell: unknown): DayRow[] {
   const rows = (JSON.parse(String(cell)) as unknown[][]).map((values) => {
+    unwrapJsonRow(values);
     const row = {} as Record<string, unknown>;
-    for (let i = 0; i < DAY_COLUMNS.length; i++) row[DAY_COLUMNS[i]!] = values[i];
+    for (let i = 0; i < DAY_COLUMNS.length; i++) row[DAY_COLUMNS[i]!] = i < 2 ? String(values[i]) : Number(values[i] ?? 0);
     return row as unknown as DayRow;
   });
   // SQL promises no order for an aggregate's input: sorting costs next to
