@@ -1,6 +1,7 @@
 import type { InValue } from "@libsql/client";
 import type { Db } from "../../shared/context.ts";
 import { addDays, dayBounds } from "../../shared/time.ts";
+import { jsonRow, readJsonRow } from "../../shared/jsonRows.ts";
 import { quoteName, type TableInfo } from "./catalog.ts";
 
 export const PAGE_SIZES = [25, 50, 100, 500] as const;
@@ -118,6 +119,11 @@ export async function readPage(db: Db, view: TableView, timeZone: string): Promi
  * Measured exporting 1M rows sorted by context_percentage on a busy 2-core
  * machine: batches of 1000 took 395 s (peak RSS 181 MB), 10,000 took 102 s
  * (296 MB), 25,000 took 92 s (456 MB).
+ * Smaller is not better either: @libsql/client prepares a statement per
+ * read and frees it only when V8 collects the statement's small wrapper,
+ * tens of KB of native memory each for these reads. Exporting 1.04M rows
+ * in the table's order grew the viewer by ~160 MB with batches of 500,
+ * ~60 MB with 2000, ~90 MB with 5000 (its rows alive longer in the heap).
  */
 const INDEXED_BATCH = 2000;
 const UNINDEXED_BATCH = 10_000;
@@ -134,27 +140,50 @@ export async function* streamRows(db: Db, view: TableView, timeZone: string): As
   const where = whereOf(view, timeZone);
   const table = quoteName(t.name);
   const width = t.columns.length;
-  const select = `SELECT *, rowid AS "__rs_rowid" FROM ${table} WHERE ${where.sql}`;
-  const run = async (sql: string, args: InValue[]) => (await db.execute({ sql, args: [...where.args, ...args] })).rows;
+  const names = t.columns.map((c) => quoteName(c.name));
+  // Each row crosses the client as one JSON cell (shared/jsonRows.ts: a
+  // third of the time and garbage of cells); rowid rides last, for the keyset.
+  const types = t.columns.map((c) => c.type);
+  const rowSql = t.hasRowid ? jsonRow([...names, "rowid"], [...types, "INTEGER"]) : jsonRow(names, types);
+  const run = async (sql: string, args: InValue[]): Promise<unknown[][]> =>
+    (await db.execute({ sql, args: [...where.args, ...args] })).rows.map((r) => readJsonRow(r[0]));
+  const select = `SELECT ${rowSql} FROM ${table} WHERE ${where.sql}`;
+  // Drops the trailing rowid in place: a copy of every row would be garbage.
+  const cut = (rows: unknown[][]) => {
+    for (const r of rows) r.length = width;
+    return rows;
+  };
+  const rowidOf = (r: unknown[]) => r[width] as number;
 
   if (!t.hasRowid) {
     for (let offset = 0; ; offset += BATCH) {
-      const rs = await db.execute({ sql: `SELECT * FROM ${table} WHERE ${where.sql} ORDER BY ${orderOf(view)} LIMIT ? OFFSET ?`, args: [...where.args, BATCH, offset] });
-      if (rs.rows.length) yield rs.rows.map((r) => Array.from({ length: width }, (_, i) => r[i]));
-      if (rs.rows.length < BATCH) return;
+      const rows = await run(`${select} ORDER BY ${orderOf(view)} LIMIT ? OFFSET ?`, [BATCH, offset]);
+      if (rows.length) yield rows;
+      if (rows.length < BATCH) return;
     }
   }
-  const cut = (rows: Awaited<ReturnType<typeof run>>) => rows.map((r) => Array.from({ length: width }, (_, i) => r[i]));
   const cmp = view.desc ? "<" : ">";
   const dir = view.desc ? "DESC" : "ASC";
 
   if (view.sort === undefined) {
-    let last: InValue | undefined;
+    // The span of matching rowids, read once (through an index where the
+    // filters have one), so the batches stop at its end instead of scanning
+    // the rest of the table for rows that are not there.
+    const [bounds] = (await db.execute({ sql: `SELECT min(rowid) AS lo, max(rowid) AS hi FROM ${table} WHERE ${where.sql}`, args: where.args })).rows;
+    if (bounds?.lo == null || bounds.hi == null) return;
+    let [lo, hi] = [Number(bounds.lo), Number(bounds.hi)];
     for (;;) {
-      const rows = await run(`${select}${last === undefined ? "" : ` AND rowid ${cmp} ?`} ORDER BY rowid ${dir} LIMIT ${BATCH}`, last === undefined ? [] : [last]);
+      // NOT INDEXED: walk the rowids. Given an index on a filter, the planner
+      // may read every matching row and sort them again for each batch.
+      const rows = await run(
+        `SELECT ${rowSql} FROM ${table} NOT INDEXED WHERE ${where.sql} AND rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${BATCH}`,
+        [lo, hi],
+      );
+      const last = rowidOf(rows[rows.length - 1] ?? []);
       if (rows.length) yield cut(rows);
       if (rows.length < BATCH) return;
-      last = rows[rows.length - 1]!.__rs_rowid as InValue;
+      if (view.desc) hi = last - 1;
+      else lo = last + 1;
     }
   }
   const col = quoteName(view.sort);
@@ -162,9 +191,9 @@ export async function* streamRows(db: Db, view: TableView, timeZone: string): As
     let last: InValue | undefined;
     for (;;) {
       const rows = await run(`${select} AND ${col} IS NULL${last === undefined ? "" : ` AND rowid ${cmp} ?`} ORDER BY rowid ${dir} LIMIT ${BATCH}`, last === undefined ? [] : [last]);
+      last = rowidOf(rows[rows.length - 1] ?? []);
       if (rows.length) yield cut(rows);
       if (rows.length < BATCH) return;
-      last = rows[rows.length - 1]!.__rs_rowid as InValue;
     }
   }
   async function* values() {
@@ -175,10 +204,10 @@ export async function* streamRows(db: Db, view: TableView, timeZone: string): As
         `${select} AND ${col} IS NOT NULL${last === undefined ? "" : ` AND (${col}, rowid) ${cmp} (?, ?)`} ORDER BY ${col} ${dir}, rowid ${dir} LIMIT ${BATCH}`,
         last ?? [],
       );
+      const r = rows[rows.length - 1] ?? [];
+      last = [r[sortIndex] as InValue, rowidOf(r)];
       if (rows.length) yield cut(rows);
       if (rows.length < BATCH) return;
-      const r = rows[rows.length - 1]!;
-      last = [r[sortIndex] as InValue, r.__rs_rowid as InValue];
     }
   }
   if (view.desc) {

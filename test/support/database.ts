@@ -35,7 +35,8 @@ export async function openTestDatabase(path = tempDatabasePath()): Promise<Datab
 
 /** Runs SQL through the real sqlite3 CLI and returns its output (`-json` rows when asked). */
 export function sqlite3(path: string, sql: string, { json = false } = {}): string {
-  return execFileSync("sqlite3", [...(json ? ["-json"] : []), path, sql], { encoding: "utf8" });
+  // Room for whole tables: exports are checked against all of their rows.
+  return execFileSync("sqlite3", [...(json ? ["-json"] : []), path, sql], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
 }
 
 export function sqlite3Rows<T = Record<string, unknown>>(path: string, sql: string): T[] {

@@ -69,6 +69,32 @@ describe("table export", () => {
     close();
   });
 
+  it("streams a day range in the table's own order across many batches, late reports and an agent filter included", async () => {
+    const { app, path, close } = await viewerOver(9000);
+    // Late reports: high rowids whose timestamps fall inside the range, and rows before and after it.
+    sqlite3(
+      path,
+      `INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment, cost_delta)
+       VALUES ('agent-1', '2026-11-01T12:00:00.000Z', 'autonomy', 1, 0.1), ('agent-2', '2026-11-02T00:00:00.000Z', 'autonomy', 2, 0.2),
+              ('agent-1', '2026-10-31T23:59:59.999Z', 'autonomy', 3, NULL), ('agent-1', '2026-11-01T23:59:59.999Z', 'collaboration', 4, 1e-7)`,
+    );
+    for (const [query, where, order] of [
+      ["from=2026-11-01&to=2026-11-01", "date(timestamp) = '2026-11-01'", "DESC"],
+      ["from=2026-11-01&to=2026-11-01&dir=asc&agent=agent-1", "date(timestamp) = '2026-11-01' AND claude_name = 'agent-1'", "ASC"],
+      ["", "1", "DESC"],
+    ] as const) {
+      const res = await app.request(`/tables/resource_share_increments/export/csv?${query}`);
+      const lines = (await res.text()).trimEnd().split("\r\n");
+      const rows = sqlite3Rows(path, `SELECT * FROM resource_share_increments WHERE ${where} ORDER BY rowid ${order}`);
+      expect(rows.length).toBeGreaterThan(2000);
+      expect(lines.length - 1).toBe(rows.length);
+      // Every field as sqlite3 has it (numbers as JavaScript writes them, NULL empty).
+      const csv = rows.map((r) => Object.values(r).map((v) => (v === null ? "" : String(v))).join(","));
+      expect(lines.slice(1)).toEqual(csv);
+    }
+    close();
+  });
+
   it("refuses a sort column the table does not have, naming it", async () => {
     const { app, close } = await viewerOver(10);
     const res = await app.request('/tables/resource_share_increments/export/csv?sort=id%22%3B%20DROP%20TABLE%20x%3B--');
