@@ -147,7 +147,7 @@ export async function* streamRows(db: Db, view: TableView, timeZone: string): As
   const rowSql = t.hasRowid ? jsonRow([...names, "rowid"], [...types, "INTEGER"]) : jsonRow(names, types);
   const run = async (sql: string, args: InValue[]): Promise<unknown[][]> =>
     (await db.execute({ sql, args: [...where.args, ...args] })).rows.map((r) => readJsonRow(r[0]));
-  const select = `SELECT ${rowSql} FROM ${table} WHERE ${where.sql}`;
+  const select = `SELECT ${rowSql} AS json_row FROM ${table} WHERE ${where.sql}`;
   // Drops the trailing rowid in place: a copy of every row would be garbage.
   const cut = (rows: unknown[][]) => {
     for (const r of rows) r.length = width;
@@ -176,7 +176,7 @@ export async function* streamRows(db: Db, view: TableView, timeZone: string): As
       // NOT INDEXED: walk the rowids. Given an index on a filter, the planner
       // may read every matching row and sort them again for each batch.
       const rows = await run(
-        `SELECT ${rowSql} FROM ${table} NOT INDEXED WHERE ${where.sql} AND rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${BATCH}`,
+        `SELECT ${rowSql} AS json_row FROM ${table} NOT INDEXED WHERE ${where.sql} AND rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${BATCH}`,
         [lo, hi],
       );
       const last = rowidOf(rows[rows.length - 1] ?? []);
