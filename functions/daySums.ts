@@ -28,6 +28,9 @@ export const DAY_COLUMNS = [
   "autonomous_reports", "collaborative_reports", "report_count",
 ] as const;
 
+/** Declared types of DAY_COLUMNS in daily_resource_share (shared/schema.ts), for a shorter JSON encoding. */
+const DAY_COLUMN_TYPES = DAY_COLUMNS.map((c) => (c === "claude_name" || c === "date" ? "TEXT" : c.endsWith("_cost") ? "REAL" : "INTEGER"));
+
 // Days per statement: three bound values each keeps a statement far below
 // SQLite's limit on parameters.
 const DAYS_PER_STATEMENT = 500;
@@ -76,7 +79,7 @@ SELECT claude_name, date,
  * Read it with parseDayRows.
  */
 export function dayRowsAsJson(select: string): string {
-  return `SELECT json_group_array(${jsonRow(DAY_COLUMNS)}) AS day_rows FROM (${select})`;
+  return `SELECT json_group_array(${jsonRow(DAY_COLUMNS, DAY_COLUMN_TYPES)}) AS day_rows FROM (${select})`;
 }
 
 export const byDayThenAgent = (a: DayRow, b: DayRow): number =>

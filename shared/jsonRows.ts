@@ -26,9 +26,13 @@ const MAX_SAFE = 9007199254740991;
  */
 export function exactJson(expr: string, declaredType = ""): string {
   const blob = `json_object('blob', hex(${expr}))`;
+  const real = `CASE WHEN abs(${expr}) <= 1.7976931348623157e308 THEN json(printf('%!.17g', ${expr})) ELSE json_quote(${expr}) END`;
   if (/CHAR|CLOB|TEXT/i.test(declaredType) && !/INT/i.test(declaredType)) return `iif(typeof(${expr}) = 'blob', ${blob}, ${expr})`;
+  // REAL affinity stores integers as reals: no integer case.
+  if (/REAL|FLOA|DOUB/i.test(declaredType) && !/INT|CHAR|CLOB|TEXT|BLOB/i.test(declaredType))
+    return `CASE typeof(${expr}) WHEN 'real' THEN ${real} WHEN 'blob' THEN ${blob} ELSE ${expr} END`;
   return `CASE typeof(${expr})
-    WHEN 'real' THEN CASE WHEN abs(${expr}) <= 1.7976931348623157e308 THEN json(printf('%!.17g', ${expr})) ELSE json_quote(${expr}) END
+    WHEN 'real' THEN ${real}
     WHEN 'integer' THEN CASE WHEN ${expr} BETWEEN -${MAX_SAFE} AND ${MAX_SAFE} THEN ${expr} ELSE json_object('int', CAST(${expr} AS TEXT)) END
     WHEN 'blob' THEN ${blob}
     ELSE ${expr} END`;
