@@ -5,7 +5,7 @@ import { tokensRequired } from "./auth.ts";
 import { filePath, watchDatabaseFile } from "./database.ts";
 import { durableStore } from "./durable-store.ts";
 import { handlerConfig } from "./environment.ts";
-import { openFileWriter } from "./file-writer.ts";
+import { openFileConnection, WEBHOOK_WAL_AUTOCHECKPOINT } from "./file-connection.ts";
 import { groupStore } from "./group-commit.ts";
 import { listening } from "./lifecycle.ts";
 import type { Logger } from "./log.ts";
@@ -36,10 +36,12 @@ export async function startWebhook(config: Config, database: Database, log: Logg
     log.error(`${left.unreadable} line(s) of the spool file ${spool.path} cannot be read and are skipped; a copy of the file is in ${left.copy}`);
   if (spool.busy) log.info(`the spool ${spool.path} holds ${spool.backlog} report(s) from an earlier run; applying them before new reports`);
   // Reports to a file go through a connection of their own that keeps its
-  // statements prepared (file-writer.ts), to a server through the client;
+  // statements prepared (file-connection.ts), to a server through the client;
   // concurrent requests' reports are stored by one INSERT (group commit).
   const path = filePath(config.databaseUrl);
-  const writer = path ? openFileWriter(path, webhookTimeoutMs(config.databaseUrl)) : undefined;
+  const writer = path
+    ? openFileConnection(path, { busyTimeoutMs: webhookTimeoutMs(config.databaseUrl), walAutocheckpoint: WEBHOOK_WAL_AUTOCHECKPOINT })
+    : undefined;
   const store = durableStore(database.db, spool, log, groupStore(writer ?? database.db));
   store.resume();
   const requireTokens = tokensRequired(config.host, config.requireTokens);

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { IncrementRow } from "../../functions/report.ts";
 import { storeIncrements } from "../../functions/store.ts";
-import { openFileWriter } from "../../runner/file-writer.ts";
+import { openFileConnection } from "../../runner/file-connection.ts";
 import { isUnavailable } from "../../shared/db.ts";
 import { openTestDatabase, sqlite3Rows } from "../support/database.ts";
 
@@ -22,12 +22,12 @@ const row = (n: number, over: Partial<IncrementRow> = {}): IncrementRow => ({
 
 async function writerOn() {
   const db = await openTestDatabase();
-  const writer = openFileWriter(db.path, 100);
+  const writer = openFileConnection(db.path, { busyTimeoutMs: 100, walAutocheckpoint: 4000 });
   onTestFinished(() => writer.close());
   return { path: db.path, writer };
 }
 
-describe("the webhook's file writer (prepared statements kept)", () => {
+describe("a file connection that keeps its statements prepared", () => {
   it("stores what storeIncrements stores through the client, batch after batch of every size", async () => {
     const { path, writer } = await writerOn();
     let n = 0;
@@ -72,5 +72,21 @@ describe("the webhook's file writer (prepared statements kept)", () => {
     await once(holder, "exit");
     await storeIncrements(writer, [row(2)]);
     expect(sqlite3Rows(path, "SELECT cache_read_increment FROM resource_share_increments")).toEqual([{ cache_read_increment: 2 }]);
+  });
+});
+
+describe("a query-only file connection (the viewer's exports)", () => {
+  it("reads what is stored and refuses every write, changing nothing", async () => {
+    const db = await openTestDatabase();
+    const writer = openFileConnection(db.path, { busyTimeoutMs: 100 });
+    onTestFinished(() => writer.close());
+    await storeIncrements(writer, [row(1), row(2)]);
+    const reader = openFileConnection(db.path, { busyTimeoutMs: 100, queryOnly: true });
+    onTestFinished(() => reader.close());
+    const read = await reader.execute({ sql: "SELECT sum(cache_read_increment) AS tokens FROM resource_share_increments WHERE id > ?", args: [0] });
+    expect(read.rows).toEqual([{ tokens: 3 }]);
+    await expect(reader.execute("DELETE FROM resource_share_increments")).rejects.toThrow(/readonly|read-only/i);
+    await expect(storeIncrements(reader, [row(3)])).rejects.toThrow(/readonly|read-only/i);
+    expect(sqlite3Rows(db.path, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 2 }]);
   });
 });

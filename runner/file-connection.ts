@@ -2,42 +2,53 @@ import type { InStatement, ResultSet, Row } from "@libsql/client";
 import Sqlite from "libsql";
 import type { Writes } from "../functions/store.ts";
 
-/** Distinct statements kept prepared: the multi-row INSERTs for 1..n rows, the upserts, BEGIN and COMMIT. */
+/** Distinct statements kept prepared: the multi-row INSERTs for 1..n rows, the upserts, BEGIN and COMMIT, an export's reads. */
 const CACHED_STATEMENTS = 64;
 
 type Statement = Sqlite.Statement;
 
 /**
- * WAL frames after which a commit also checkpoints: copies the WAL into the
- * file and waits for two fsyncs, during which no report is answered. With
- * SQLite's default (1000) that was a 5-15 ms stall every ~200 reports at one
- * connection, 0.5% of them; at 4000 it is a 25-35 ms stall every ~800, rare
- * enough to stay out of the 99th percentile, with a WAL of up to ~16 MB. A
- * checkpoint copies each page once however often it changed, so fewer of them
- * also cost less in all.
+ * WAL frames after which the webhook's commits also checkpoint: copy the WAL
+ * into the file and wait for two fsyncs, during which no report is answered.
+ * With SQLite's default (1000) that was a 5-15 ms stall every ~200 reports
+ * at one connection, 0.5% of them; at 4000 it is a 25-35 ms stall every
+ * ~800, rare enough to stay out of the 99th percentile, with a WAL of up to
+ * ~16 MB. A checkpoint copies each page once however often it changed, so
+ * fewer of them also cost less in all.
  */
 export const WEBHOOK_WAL_AUTOCHECKPOINT = 4000;
 
-export interface FileWriter extends Writes {
+export interface FileConnectionOptions {
+  busyTimeoutMs: number;
+  /** Refuse every write (the viewer's export). */
+  queryOnly?: boolean;
+  /** For a writer: WAL frames between checkpoints (SQLite's default otherwise). */
+  walAutocheckpoint?: number;
+}
+
+export interface FileConnection extends Writes {
   close(): void;
 }
 
 /**
- * The webhook's own connection for storing reports in a file database.
- * @libsql/client prepares every statement anew and builds each result row
- * property by property; for a group commit of one to ten reports that made
- * storing take 1.5 to 2.3 times as long as with prepared statements
- * (measured on this project's own schema). This connection keeps its statements prepared
- * and runs a batch as BEGIN IMMEDIATE ... COMMIT in one synchronous call.
- * It runs the same SQL as every other writer (functions/store.ts); only the
- * way statements reach SQLite differs.
+ * A connection to a file database that keeps its statements prepared, for
+ * the two hot paths: the webhook storing reports, the viewer streaming an
+ * export. @libsql/client prepares every statement anew and builds each
+ * result row property by property. For a group commit of one to ten
+ * reports that made storing take 1.5 to 2.3 times as long (measured on this
+ * project's own schema); on an export, each batch's statement held native
+ * memory until V8 happened to collect its wrapper. This connection runs the
+ * same SQL as everything else (functions/store.ts, runner/web/rows.ts); only
+ * the way statements reach SQLite differs. A batch is BEGIN IMMEDIATE ...
+ * COMMIT in one synchronous call.
  */
-export function openFileWriter(path: string, busyTimeoutMs: number): FileWriter {
+export function openFileConnection(path: string, { busyTimeoutMs, queryOnly = false, walAutocheckpoint }: FileConnectionOptions): FileConnection {
   const db = new Sqlite(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
     db.exec("PRAGMA synchronous = NORMAL");
-    db.exec(`PRAGMA wal_autocheckpoint = ${WEBHOOK_WAL_AUTOCHECKPOINT}`);
+    if (walAutocheckpoint !== undefined) db.exec(`PRAGMA wal_autocheckpoint = ${Math.floor(walAutocheckpoint)}`);
+    if (queryOnly) db.exec("PRAGMA query_only = 1");
   } catch (err) {
     db.close();
     throw err;
@@ -89,8 +100,8 @@ export function openFileWriter(path: string, busyTimeoutMs: number): FileWriter 
 
 /**
  * A result in @libsql/client's shape. Rows are plain objects keyed by
- * column name (what storeIncrements reads), without the client's numeric
- * indexes.
+ * column name (what storeIncrements and streamRows read), without the
+ * client's numeric indexes.
  */
 function resultSet(rows: Row[], rowsAffected: number, lastInsertRowid: bigint | undefined): ResultSet {
   const columns = rows.length > 0 ? Object.keys(rows[0]!) : [];
