@@ -6,6 +6,11 @@ import type { QueryRunner } from "./query-runner.ts";
 export interface ViewerDeps {
   /** A query-only connection: every write through it fails. */
   db: Db;
+  /**
+   * What exports stream through: on a file, a query-only connection that
+   * keeps its statements prepared (runner/file-connection.ts); `db` otherwise.
+   */
+  exportDb?: Pick<Db, "execute">;
   config: HandlerConfig;
   now: () => Date;
   access: Access;

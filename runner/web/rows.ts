@@ -134,7 +134,7 @@ const UNINDEXED_BATCH = 10_000;
  * batch as cheap as the first, so a million rows stream in bounded memory.
  * SQLite sorts NULLs first ascending, so those are read as their own phase.
  */
-export async function* streamRows(db: Db, view: TableView, timeZone: string): AsyncGenerator<unknown[][]> {
+export async function* streamRows(db: Pick<Db, "execute">, view: TableView, timeZone: string): AsyncGenerator<unknown[][]> {
   const t = view.table;
   const BATCH = view.sort === undefined || t.indexed.has(view.sort) ? INDEXED_BATCH : UNINDEXED_BATCH;
   const where = whereOf(view, timeZone);
@@ -146,7 +146,7 @@ export async function* streamRows(db: Db, view: TableView, timeZone: string): As
   const types = t.columns.map((c) => c.type);
   const rowSql = t.hasRowid ? jsonRow([...names, "rowid"], [...types, "INTEGER"]) : jsonRow(names, types);
   const run = async (sql: string, args: InValue[]): Promise<unknown[][]> =>
-    (await db.execute({ sql, args: [...where.args, ...args] })).rows.map((r) => readJsonRow(r[0]));
+    (await db.execute({ sql, args: [...where.args, ...args] })).rows.map((r) => readJsonRow(r.json_row));
   const select = `SELECT ${rowSql} AS json_row FROM ${table} WHERE ${where.sql}`;
   // Drops the trailing rowid in place: a copy of every row would be garbage.
   const cut = (rows: unknown[][]) => {

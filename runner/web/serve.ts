@@ -1,6 +1,7 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { Config } from "../../shared/config.ts";
-import { openConfigured, StartupError } from "../database.ts";
+import { filePath, openConfigured, StartupError } from "../database.ts";
+import { openFileConnection } from "../file-connection.ts";
 import { handlerConfig } from "../environment.ts";
 import { listening } from "../lifecycle.ts";
 import type { Logger } from "../log.ts";
@@ -23,13 +24,19 @@ export async function startViewer(config: Config, log: Logger): Promise<{ server
   const database = await openConfigured(config, { queryOnly: true });
   const tz = config.timeZone;
   const queries = createQueryRunner({ url: config.databaseUrl, authToken: config.databaseAuthToken });
+  // Exports of a million rows read batch after batch with the same statement:
+  // kept prepared, it holds no more native memory at the end than at the start.
+  const path = filePath(config.databaseUrl);
+  const exports = path ? openFileConnection(path, { busyTimeoutMs: 5000, queryOnly: true }) : undefined;
   const close = () => {
     queries.close();
+    exports?.close();
     database.close();
   };
   const app = createViewerApp(
     {
       db: database.db,
+      ...(exports ? { exportDb: exports } : {}),
       config: handlerConfig(config),
       now: () => new Date(),
       access: createAccess(config.webPassword, refusedPage(tz)),

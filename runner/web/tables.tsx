@@ -182,6 +182,6 @@ export function registerTables(app: Hono, deps: ViewerDeps): void {
     if (!table || !isExportFormat(format)) return c.notFound();
     const { view, problems } = parseView(table, c.req.query());
     if (problems.length) return c.text(`Not exported: ${problems.join(" ")}\n`, 400);
-    return exportResponse(format, table.name, table.columns.map((col) => col.name), streamRows(db, view, tz));
+    return exportResponse(format, table.name, table.columns.map((col) => col.name), streamRows(deps.exportDb ?? db, view, tz));
   });
 }
