@@ -42,9 +42,11 @@ async function main(argv: string[]): Promise<number | undefined> {
       const log = loggerFor(config);
       const database = await openConfigured(config, { busyTimeoutMs: webhookTimeoutMs(config.databaseUrl) });
       const webhook = await startWebhook(config, database, log);
-      // Under systemd the timer closes days; `start` stands alone.
-      const stopDaily = command === "start" ? scheduleDailyCatchUp(config, database, log) : () => {};
       const viewer = web ? await web.startViewer(config, log) : undefined;
+      // Under systemd the timer closes days; `start` stands alone. Scheduled
+      // last, just before the signal handlers: a SIGTERM after its first log
+      // line always finds them.
+      const stopDaily = command === "start" ? scheduleDailyCatchUp(config, database, log) : () => {};
       stopOnSignals(log, viewer ? [webhook.server, viewer.server] : [webhook.server], [stopDaily, webhook.close, () => viewer?.close(), () => database.close()]);
       return undefined; // keeps running
     }
