@@ -1,6 +1,7 @@
-import { StartupError } from "./database.ts";
-import { loadConfig } from "./environment.ts";
+import { StartupError, openConfigured } from "./database.ts";
+import { loadConfig, loggerFor } from "./environment.ts";
 import { helpText } from "./help.ts";
+import { stopOnSignals } from "./lifecycle.ts";
 import { EXIT_FAULT, EXIT_REFUSED } from "./outcome.ts";
 
 /**
@@ -30,11 +31,8 @@ async function main(argv: string[]): Promise<number | undefined> {
     }
     case "serve":
     case "start": {
-      // Everything is loaded before anything starts, so a SIGTERM never finds a process half started without its handlers.
-      const [{ openConfigured }, { loggerFor }, { stopOnSignals }, { startWebhook, webhookTimeoutMs }, { scheduleDailyCatchUp }, web] = await Promise.all([
-        import("./database.ts"),
-        import("./environment.ts"),
-        import("./lifecycle.ts"),
+      // Loaded together, before anything starts: start-up does not pause halfway to compile the viewer.
+      const [{ startWebhook, webhookTimeoutMs }, { scheduleDailyCatchUp }, web] = await Promise.all([
         import("./serve.ts"),
         import("./daily.ts"),
         command === "start" ? import("./web/serve.ts") : undefined,
@@ -51,7 +49,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       return undefined; // keeps running
     }
     case "web": {
-      const [{ loggerFor }, { stopOnSignals }, { startViewer }] = await Promise.all([import("./environment.ts"), import("./lifecycle.ts"), import("./web/serve.ts")]);
+      const { startViewer } = await import("./web/serve.ts");
       const log = loggerFor(config);
       const viewer = await startViewer(config, log);
       stopOnSignals(log, [viewer.server], [viewer.close]);
