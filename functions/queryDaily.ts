@@ -89,7 +89,10 @@ export async function queryDaily(input: unknown, ctx: Context): Promise<Result<D
   const live = liveDays.length > 0 ? await sumDays(ctx.db, liveDays, zone, name) : [];
 
   const rows: DailyRow[] = parseDayRows(rowsRs!.rows[0]?.day_rows).map((r) => Object.assign(r, { closed: true }));
-  if (live.length > 0) rows.push(...live.map((r) => Object.assign(r, { closed: false })));
-  rows.sort(byDayThenAgent);
+  // Both lists come sorted (parseDayRows, sumDays): only their merge needs sorting again.
+  if (live.length > 0) {
+    rows.push(...live.map((r) => Object.assign(r, { closed: false })));
+    rows.sort(byDayThenAgent);
+  }
   return ok({ time_zone: zone, today, from, to, claude_name: name ?? null, days, rows });
 }

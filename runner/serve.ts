@@ -42,7 +42,9 @@ export async function startWebhook(config: Config, database: Database, log: Logg
   const writer = path
     ? openFileConnection(path, { busyTimeoutMs: webhookTimeoutMs(config.databaseUrl), walAutocheckpoint: WEBHOOK_WAL_AUTOCHECKPOINT })
     : undefined;
-  const store = durableStore(database.db, spool, log, groupStore(writer ?? database.db));
+  // One connection writes reports, live and from the spool alike.
+  const writes = writer ?? database.db;
+  const store = durableStore(writes, spool, log, groupStore(writes));
   store.resume();
   const requireTokens = tokensRequired(config.host, config.requireTokens);
   const app = createWebhookApp({

@@ -44,8 +44,11 @@ export interface Database {
  * these PRAGMAs, so none is sent there; query-only access to a server goes
  * through readOnlyDb instead.
  */
+/** How long a connection waits for another writer's lock unless told otherwise. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   // A file needs only the client's SQLite part; the full client brings the
   // HTTP and WebSocket protocols too, some 5 MB of resident memory.
   const { createClient } = options.url.startsWith("file:") ? await import("@libsql/client/sqlite3") : await import("@libsql/client");

@@ -119,11 +119,13 @@ export async function readPage(db: Db, view: TableView, timeZone: string): Promi
  * Measured exporting 1M rows sorted by context_percentage on a busy 2-core
  * machine: batches of 1000 took 395 s (peak RSS 181 MB), 10,000 took 102 s
  * (296 MB), 25,000 took 92 s (456 MB).
- * Smaller is not better either: @libsql/client prepares a statement per
- * read and frees it only when V8 collects the statement's small wrapper,
- * tens of KB of native memory each for these reads. Exporting 1.04M rows
- * in the table's order grew the viewer by ~160 MB with batches of 500,
- * ~60 MB with 2000, ~90 MB with 5000 (its rows alive longer in the heap).
+ * Smaller is not better either, through @libsql/client (a libSQL server):
+ * it prepares a statement per read and frees it only when V8 collects the
+ * statement's small wrapper, tens of KB of native memory each for these
+ * reads. Exporting 1.04M rows in the table's order grew the viewer by
+ * ~160 MB with batches of 500, ~60 MB with 2000, ~90 MB with 5000 (its rows
+ * alive longer in the heap). On a file the export reads through one
+ * prepared statement instead (runner/file-connection.ts).
  */
 const INDEXED_BATCH = 2000;
 const UNINDEXED_BATCH = 10_000;

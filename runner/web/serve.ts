@@ -1,5 +1,6 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { Config } from "../../shared/config.ts";
+import { DEFAULT_BUSY_TIMEOUT_MS } from "../../shared/db.ts";
 import { filePath, openConfigured, StartupError } from "../database.ts";
 import { openFileConnection } from "../file-connection.ts";
 import { handlerConfig } from "../environment.ts";
@@ -27,7 +28,7 @@ export async function startViewer(config: Config, log: Logger): Promise<{ server
   // Exports of a million rows read batch after batch with the same statement:
   // kept prepared, it holds no more native memory at the end than at the start.
   const path = filePath(config.databaseUrl);
-  const exports = path ? openFileConnection(path, { busyTimeoutMs: 5000, queryOnly: true }) : undefined;
+  const exports = path ? openFileConnection(path, { busyTimeoutMs: DEFAULT_BUSY_TIMEOUT_MS, queryOnly: true }) : undefined;
   const close = () => {
     queries.close();
     exports?.close();
