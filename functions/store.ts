@@ -23,13 +23,28 @@ const COLUMNS = ["claude_name", "timestamp", "mode", "cache_read_increment", "co
 
 const values = (n: number, row: string) => Array.from({ length: n }, () => row).join(", ");
 
-const register = (n: number) => `INSERT INTO claude_identities (name, first_seen, last_seen, active) VALUES ${values(n, "(?, ?, ?, 1)")}
-  ON CONFLICT (name) DO UPDATE SET last_seen = max(coalesce(last_seen, ''), excluded.last_seen), active = 1`;
+// The SQL text for n rows is built once for the sizes a group commit has
+// (the same text is what finds a prepared statement again); a large batch's
+// is built when needed, as it is rare and would hold kilobytes per size.
+const MEMO_ROWS = 64;
+function bySize(build: (n: number) => string): (n: number) => string {
+  const built: string[] = [];
+  return (n) => (n > MEMO_ROWS ? build(n) : (built[n] ??= build(n)));
+}
 
-const insert = (n: number) => `INSERT INTO resource_share_increments (${COLUMNS.join(", ")})
+const register = bySize(
+  (n) => `INSERT INTO claude_identities (name, first_seen, last_seen, active) VALUES ${values(n, "(?, ?, ?, 1)")}
+  ON CONFLICT (name) DO UPDATE SET last_seen = max(coalesce(last_seen, ''), excluded.last_seen), active = 1`,
+);
+
+const insertRows = (n: number) => `INSERT INTO resource_share_increments (${COLUMNS.join(", ")})
   VALUES ${values(n, `(${COLUMNS.map(() => "?").join(", ")})`)}
-  ON CONFLICT (claude_name, event_id) WHERE event_id IS NOT NULL DO NOTHING
-  RETURNING id, claude_name, event_id`;
+  ON CONFLICT (claude_name, event_id) WHERE event_id IS NOT NULL DO NOTHING`;
+/** Rows without event ids: every one is inserted, so its id follows from the last one's. */
+const insertPlain = bySize(insertRows);
+/** Rows with event ids: which were inserted and which were repeats is told by the rows it returns. */
+const insertReturning = bySize((n) => `${insertRows(n)}
+  RETURNING id, claude_name, event_id`);
 
 // A join, not \`(claude_name, event_id) IN (VALUES ...)\`: SQLite answers
 // that row-value IN by scanning the whole table, the join by index seeks.
@@ -48,23 +63,44 @@ const eventKey = (name: unknown, eventId: unknown) => JSON.stringify([name, even
  * Up to CHUNK rows are one INSERT statement, beside one upsert that
  * registers their agents: a burst of reports costs two statements in one
  * transaction, not two per report.
- * SQLite returns the rows of a multi-row INSERT in no promised order, but
- * it inserts them in the order of VALUES, each with a larger id than the
- * last (AUTOINCREMENT): sorted by id, the returned rows line up with the
- * input rows that were inserted. Each pairing is checked (agent, event id).
+ *
+ * How each row's id is learnt:
+ * - A chunk without event ids (the agents' timers send none) is inserted
+ *   whole, and SQLite numbers the rows of one INSERT in the order of VALUES,
+ *   each one more than the last (AUTOINCREMENT, one writer at a time): the
+ *   ids run up to the last inserted rowid. Asking SQLite to return the rows
+ *   instead costs a result object per call that only a full garbage
+ *   collection frees, which grew the webhook's memory under load.
+ * - A chunk with event ids uses RETURNING, which tells the inserted rows
+ *   from repeats. It returns them in no promised order; sorted by id they
+ *   line up with the input rows that were inserted, each pairing checked
+ *   (agent, event id).
  */
 export async function storeIncrements(db: Writes, rows: IncrementRow[]): Promise<StoredIncrement[]> {
   if (rows.length === 0) return [];
   const chunks: IncrementRow[][] = [];
   for (let at = 0; at < rows.length; at += CHUNK) chunks.push(rows.slice(at, at + CHUNK));
-  const statements = chunks.flatMap((chunk) => [
+  const withEvents = chunks.map((chunk) => chunk.some((r) => r.event_id !== null));
+  const statements = chunks.flatMap((chunk, i) => [
     registerAgents(chunk),
-    { sql: insert(chunk.length), args: chunk.flatMap((r) => COLUMNS.map((c) => r[c])) },
+    { sql: (withEvents[i] ? insertReturning : insertPlain)(chunk.length), args: chunk.flatMap((r) => COLUMNS.map((c) => r[c])) },
   ]);
   const results = await db.batch(statements, "write");
   const stored: StoredIncrement[] = [];
-  for (const [i, chunk] of chunks.entries()) stored.push(...(await matchChunk(db, chunk, results[2 * i + 1]!)));
+  for (const [i, chunk] of chunks.entries()) {
+    const inserted = results[2 * i + 1]!;
+    stored.push(...(withEvents[i] ? await matchChunk(db, chunk, inserted) : numbered(chunk, inserted)));
+  }
   return stored;
+}
+
+/** The ids of a chunk without event ids: consecutive, ending at the last rowid inserted. */
+function numbered(chunk: IncrementRow[], inserted: ResultSet): StoredIncrement[] {
+  const last = inserted.lastInsertRowid;
+  if (inserted.rowsAffected !== chunk.length || last === undefined)
+    throw new Error(`storeIncrements: ${inserted.rowsAffected} of ${chunk.length} reports without event ids were inserted (at ${chunk[0]!.claude_name}); the ids answered would be wrong`);
+  const first = Number(last) - chunk.length + 1;
+  return chunk.map((r, i) => ({ id: first + i, duplicate: false, timestamp: r.timestamp, cache_read_increment: r.cache_read_increment }));
 }
 
 /** One upsert per agent in the chunk: first seen at its earliest report, last seen at its latest. */

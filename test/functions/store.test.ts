@@ -32,6 +32,18 @@ describe("storeIncrements", () => {
     });
   });
 
+  it("answers the ids the table holds after ids were used and their rows deleted (AUTOINCREMENT skips them)", async () => {
+    const db = await openTestDatabase();
+    await storeIncrements(db.db, [row({ cache_read_increment: 1 }), row({ cache_read_increment: 2 }), row({ cache_read_increment: 3 })]);
+    // The newest rows gone: the next ids continue after them, not after the rows left.
+    await db.db.execute("DELETE FROM resource_share_increments WHERE cache_read_increment > 1");
+    const rows = Array.from({ length: 5 }, (_, i) => row({ claude_name: `Agent-${i % 2}`, cache_read_increment: 10 + i }));
+    const stored = await storeIncrements(db.db, rows);
+    const held = sqlite3Rows<{ id: number; cache_read_increment: number }>(db.path, "SELECT id, cache_read_increment FROM resource_share_increments WHERE cache_read_increment >= 10 ORDER BY id");
+    expect(stored.map((s) => ({ id: s.id, cache_read_increment: s.cache_read_increment }))).toEqual(held);
+    expect(held[0]!.id).toBe(4);
+  });
+
   it("stores rows equal in every value each once, with distinct ids", async () => {
     const db = await openTestDatabase();
     const stored = await storeIncrements(db.db, [row(), row(), row()]);

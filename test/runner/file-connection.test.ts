@@ -31,13 +31,17 @@ describe("a file connection that keeps its statements prepared", () => {
   it("stores what storeIncrements stores through the client, batch after batch of every size", async () => {
     const { path, writer } = await writerOn();
     let n = 0;
+    const answered: { id: number; cache_read_increment: number }[] = [];
     // More distinct batch sizes than statements it keeps prepared: old ones are dropped and prepared again.
     for (let round = 0; round < 2; round++)
       for (let size = 1; size <= 80; size++) {
         const rows = Array.from({ length: size }, () => row(n++));
         const stored = await storeIncrements(writer, rows);
         expect(stored.map((s) => s.cache_read_increment)).toEqual(rows.map((r) => r.cache_read_increment));
+        answered.push(...stored.map((s) => ({ id: s.id, cache_read_increment: s.cache_read_increment })));
       }
+    // Every id answered is the id of that report's row.
+    expect(sqlite3Rows(path, "SELECT id, cache_read_increment FROM resource_share_increments ORDER BY id")).toEqual(answered);
     expect(sqlite3Rows(path, "SELECT count(*) AS n, sum(cache_read_increment) AS tokens, count(DISTINCT id) AS ids FROM resource_share_increments")).toEqual([
       { n, tokens: (n * (n - 1)) / 2, ids: n },
     ]);
