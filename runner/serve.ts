@@ -5,11 +5,12 @@ import { tokensRequired } from "./auth.ts";
 import { filePath, watchDatabaseFile } from "./database.ts";
 import { durableStore } from "./durable-store.ts";
 import { handlerConfig } from "./environment.ts";
-import { openFileConnection, WEBHOOK_WAL_AUTOCHECKPOINT } from "./file-connection.ts";
+import { openFileConnection, WEBHOOK_WAL_AUTOCHECKPOINT, type FileConnection } from "./file-connection.ts";
 import { groupStore } from "./group-commit.ts";
 import { listening } from "./lifecycle.ts";
 import type { Logger } from "./log.ts";
 import { Spool, spoolPathFor } from "./spool.ts";
+import { walFlusher } from "./wal-flusher.ts";
 import { createWebhookApp } from "./webhook.ts";
 
 /**
@@ -39,9 +40,7 @@ export async function startWebhook(config: Config, database: Database, log: Logg
   // statements prepared (file-connection.ts), to a server through the client;
   // concurrent requests' reports are stored by one INSERT (group commit).
   const path = filePath(config.databaseUrl);
-  const writer = path
-    ? openFileConnection(path, { busyTimeoutMs: webhookTimeoutMs(config.databaseUrl), walAutocheckpoint: WEBHOOK_WAL_AUTOCHECKPOINT })
-    : undefined;
+  const writer = path ? fileWriter(path, webhookTimeoutMs(config.databaseUrl), log) : undefined;
   // One connection writes reports, live and from the spool alike.
   const writes = writer ?? database.db;
   const store = durableStore(writes, spool, log, groupStore(writes));
@@ -63,6 +62,26 @@ export async function startWebhook(config: Config, database: Database, log: Logg
     close: async () => {
       await spool.close();
       writer?.close();
+    },
+  };
+}
+
+/**
+ * The webhook's own connection to a database file, its statements kept
+ * prepared, its WAL written out behind the commits so that checkpoints find
+ * little left to sync (wal-flusher.ts).
+ */
+function fileWriter(path: string, busyTimeoutMs: number, log: Logger): FileConnection {
+  const flusher = walFlusher(path, {
+    onError: (err) =>
+      log.warn(`cannot write the WAL file ${path}-wal out to disk in the background (${err.message}); reports are still stored, but checkpoints will hold up the webhook longer. Check the disk (dmesg) and its free space.`),
+  });
+  const connection = openFileConnection(path, { busyTimeoutMs, walAutocheckpoint: WEBHOOK_WAL_AUTOCHECKPOINT, afterCommit: flusher.committed });
+  return {
+    ...connection,
+    close() {
+      connection.close();
+      flusher.close();
     },
   };
 }
