@@ -4,8 +4,8 @@ import { defineConfig } from "vitest/config";
  * Test files that run a second time against a real libSQL server (sqld on a
  * loopback port, TEST_BACKEND=sqld): the HTTP-level and end-to-end tests of
  * ingest, aggregation and the viewer, and storing itself (the ids a server
- * gives). They open their database with
- * openStore() from test/support/backends.ts, which gives the pass's kind.
+ * gives). They open their database with openStore() from
+ * test/support/backends.ts, which gives the pass's kind.
  */
 const SERVER_PASS = [
   "test/functions/aggregateDay.test.ts",
