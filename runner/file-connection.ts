@@ -56,27 +56,42 @@ export function openFileConnection(path: string, { busyTimeoutMs, queryOnly = fa
     db.close();
     throw err;
   }
-  const cache = new Map<string, Statement>();
+  // Each statement with when it was last used: the least recently used one
+  // is dropped when the cache is full. A hit only bumps a counter, so the
+  // hot path allocates nothing here.
+  const cache = new Map<string, { stmt: Statement; reader: boolean; used: number }>();
+  let uses = 0;
 
-  function prepared(sql: string): Statement {
-    let stmt = cache.get(sql);
-    if (stmt) {
-      // Most recently used last, so the first key is the one to evict.
-      cache.delete(sql);
-    } else {
-      stmt = db.prepare(sql);
-      if (cache.size >= CACHED_STATEMENTS) cache.delete(cache.keys().next().value!);
+  function prepared(sql: string): { stmt: Statement; reader: boolean } {
+    let entry = cache.get(sql);
+    if (entry === undefined) {
+      if (cache.size >= CACHED_STATEMENTS) cache.delete(leastRecentlyUsed());
+      const stmt = db.prepare(sql);
+      entry = { stmt, reader: stmt.reader, used: 0 };
+      cache.set(sql, entry);
     }
-    cache.set(sql, stmt);
-    return stmt;
+    entry.used = ++uses;
+    return entry;
+  }
+
+  function leastRecentlyUsed(): string {
+    let oldest = "";
+    let at = Infinity;
+    for (const [sql, { used }] of cache)
+      if (used < at) {
+        at = used;
+        oldest = sql;
+      }
+    return oldest;
   }
 
   function run(statement: InStatement): ResultSet {
-    const { sql, args } = typeof statement === "string" ? { sql: statement, args: [] } : statement;
-    const stmt = prepared(sql);
-    if (!stmt.reader) {
+    const sql = typeof statement === "string" ? statement : statement.sql;
+    const args = typeof statement === "string" ? [] : (statement.args ?? []);
+    const { stmt, reader } = prepared(sql);
+    if (!reader) {
       const info = stmt.run(args);
-      return resultSet([], info.changes, BigInt(info.lastInsertRowid));
+      return resultSet(NO_ROWS, info.changes, BigInt(info.lastInsertRowid));
     }
     return resultSet(stmt.all(args) as Row[], 0, undefined);
   }
@@ -107,6 +122,9 @@ export function openFileConnection(path: string, { busyTimeoutMs, queryOnly = fa
  * column name (what storeIncrements and streamRows read), without the
  * client's numeric indexes.
  */
+/** The rows of every statement that returns none: one frozen array, not one per call. */
+const NO_ROWS = Object.freeze([]) as unknown as Row[];
+
 function resultSet(rows: Row[], rowsAffected: number, lastInsertRowid: bigint | undefined): ResultSet {
   const columns = rows.length > 0 ? Object.keys(rows[0]!) : [];
   return { columns, columnTypes: columns.map(() => ""), rows, rowsAffected, lastInsertRowid, toJSON: () => ({ columns, rows, rowsAffected }) };
