@@ -141,6 +141,7 @@ function ingestFigures(r: Awaited<ReturnType<typeof benchIngest>>): Figure[] {
     },
     { name: "rows stored per 200, sqld", value: r.sqld.rowsStored, unit: "rows", reference: "200 answers", referenceValue: r.sqld.acknowledged, ratio: r.sqld.rowsStored / r.sqld.acknowledged, target: ">= 1", met: r.sqld.rowsStored >= r.sqld.acknowledged },
     { name: "server CPU per request", value: webhook.c10.cpuMsPerRequest * 1000, unit: "us", reference: "bare hono endpoint", referenceValue: bare.c10.cpuMsPerRequest * 1000, ratio: webhook.c10.cpuMsPerRequest / bare.c10.cpuMsPerRequest, target: "(info)", met: null },
+    { name: "load generator's CPU, 10 conn.", value: webhook.c10.clientCores, unit: "cores", reference: "bare hono endpoint", referenceValue: bare.c10.clientCores, ratio: webhook.c10.clientCores / bare.c10.clientCores, target: "(info)", met: null },
   ];
 }
 

@@ -61,6 +61,11 @@ export interface LoadResult {
    * hardly depends on what else the machine is doing.
    */
   cpuMsPerRequest: number;
+  /**
+   * Cores the load generator (autocannon, in this process) kept busy: near
+   * 1, it rather than the server set the pace.
+   */
+  clientCores: number;
 }
 
 export interface LoadOptions {
@@ -88,6 +93,7 @@ export async function load({ url, path, bodies, connections, seconds, pid }: Loa
   let next = 0;
   const rss = sampleRss(pid);
   const cpuBefore = cpuMs(pid);
+  const clientBefore = process.cpuUsage();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -113,6 +119,7 @@ export async function load({ url, path, bodies, connections, seconds, pid }: Loa
   });
   const { peakMb, peakAnonMb } = rss.stop();
   const cpuUsed = cpuMs(pid) - cpuBefore;
+  const client = process.cpuUsage(clientBefore);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
   return {
@@ -130,5 +137,6 @@ export async function load({ url, path, bodies, connections, seconds, pid }: Loa
     peakRssMb: peakMb,
     peakRssAnonMb: peakAnonMb,
     cpuMsPerRequest: cpuUsed / Math.max(1, latencies.length),
+    clientCores: (client.user + client.system) / 1e6 / result.duration,
   };
 }
