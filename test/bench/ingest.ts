@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { openDatabase } from "../../shared/db.ts";
 import { spawnListening, type RunningProcess } from "../support/process.ts";
+import { deployedArguments } from "./deployed.ts";
 import { startSqld } from "../support/sqld.ts";
 import { body, family, reports } from "./family.ts";
 import { load, type LoadResult } from "./load.ts";
@@ -39,14 +39,6 @@ export function startWebhook(env: Record<string, string>, logFile: string): Prom
     keepOutput: false,
     logFile,
   });
-}
-
-/** The arguments after `@NODE@` in a unit's ExecStart (systemd/), so the benchmark runs what systemd runs. */
-export function deployedArguments(unit: string): string[] {
-  const text = readFileSync(join("systemd", unit), "utf8");
-  const exec = /^ExecStart=@NODE@ (.+)$/m.exec(text);
-  if (!exec) throw new Error(`systemd/${unit} has no ExecStart=@NODE@ line`);
-  return exec[1]!.trim().split(/\s+/);
 }
 
 export function startBare(): Promise<RunningProcess> {

@@ -1,5 +1,6 @@
 import { addDays } from "../../shared/time.ts";
 import { spawnListening } from "../support/process.ts";
+import { deployedArguments } from "./deployed.ts";
 import { median } from "./aggregate.ts";
 import type { History } from "./history.ts";
 import { rssMb, sampleRss } from "./load.ts";
@@ -28,13 +29,13 @@ async function timedGet(url: string): Promise<number> {
 }
 
 /**
- * The viewer as deployed (`runner web`, query-only) on the history's
+ * The viewer as deployed (the systemd unit's node arguments, query-only) on the history's
  * database, after aggregateDay closed its days: the dashboard's time, and
  * a CSV export of `exportDays` days of increments (a million rows in the
  * full run) read to the end while the viewer's memory is sampled.
  */
 export async function benchViewer(h: History, timeZone: string, exportDays: number, log: (line: string) => void): Promise<ViewerResults> {
-  const viewer = await spawnListening(["--import", "tsx", "runner/index.ts", "web"], {
+  const viewer = await spawnListening(deployedArguments("resource-share-web.service"), {
     env: { WEB_PORT: "0", WEB_HOST: "127.0.0.1", DATABASE_URL: `file:${h.path}`, RESOURCE_SHARE_TZ: timeZone, LOG_LEVEL: "info" },
     keepOutput: false,
     logFile: `${h.path}.viewer.log`,
