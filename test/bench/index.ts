@@ -17,6 +17,8 @@ import { renderTable, type Figure } from "./table.ts";
 interface Mode {
   name: "quick" | "full";
   ingestSeconds: number;
+  /** Runs of each server at each connection count (figures are their medians). */
+  ingestRounds: number;
   warmupSeconds: number;
   /** Length of the family's history for the aggregation figures. */
   historyDays: number;
@@ -24,8 +26,8 @@ interface Mode {
   exportDays: number;
 }
 
-const QUICK: Mode = { name: "quick", ingestSeconds: 3, warmupSeconds: 1, historyDays: 7, exportDays: 2 };
-const FULL: Mode = { name: "full", ingestSeconds: 20, warmupSeconds: 5, historyDays: 365, exportDays: 18 };
+const QUICK: Mode = { name: "quick", ingestSeconds: 3, ingestRounds: 1, warmupSeconds: 1, historyDays: 7, exportDays: 2 };
+const FULL: Mode = { name: "full", ingestSeconds: 20, ingestRounds: 3, warmupSeconds: 5, historyDays: 365, exportDays: 18 };
 const AGENTS = 20;
 const TIME_ZONE = "Europe/Berlin";
 
@@ -67,9 +69,9 @@ async function main(): Promise<void> {
   const raw: Record<string, unknown> = {};
   const scratch = mkdtempSync(join(tmpdir(), "rs-bench-"));
   try {
-    log(`ingest (${mode.ingestSeconds} s per run):`);
+    log(`ingest (${mode.ingestRounds} x ${mode.ingestSeconds} s per server and connection count, in turn; figures are medians):`);
     const ingest = await benchIngest(
-      { seed, seconds: mode.ingestSeconds, warmupSeconds: mode.warmupSeconds, databasePath: join(scratch, "ingest.db"), timeZone: TIME_ZONE },
+      { seed, seconds: mode.ingestSeconds, rounds: mode.ingestRounds, warmupSeconds: mode.warmupSeconds, databasePath: join(scratch, "ingest.db"), timeZone: TIME_ZONE },
       log,
     );
     raw.ingest = ingest;

@@ -5,12 +5,17 @@ import { spawnListening, type RunningProcess } from "../support/process.ts";
 import { deployedArguments } from "./deployed.ts";
 import { startSqld } from "../support/sqld.ts";
 import { body, family, reports } from "./family.ts";
-import { load, type LoadResult } from "./load.ts";
+import { combineRuns, load, type LoadResult } from "./load.ts";
 
 export interface IngestOptions {
   seed: number;
   /** Seconds per measured run; a shorter warm-up precedes the first. */
   seconds: number;
+  /**
+   * Measured runs of each server at each connection count, the bare
+   * endpoint's and the webhook's in turn; each figure is their median.
+   */
+  rounds: number;
   warmupSeconds: number;
   /** A fresh database file for the webhook. */
   databasePath: string;
@@ -18,8 +23,11 @@ export interface IngestOptions {
 }
 
 export interface IngestResults {
+  /** Medians of the runs below. */
   bare: { c10: LoadResult; c1: LoadResult };
   webhook: { c10: LoadResult; c1: LoadResult };
+  /** Every measured run, in the order they ran. */
+  runs: { bare: { c10: LoadResult[]; c1: LoadResult[] }; webhook: { c10: LoadResult[]; c1: LoadResult[] } };
   /** 200 answers the webhook gave, warm-up included, and rows found in the file afterwards. */
   acknowledged: number;
   rowsStored: number;
@@ -52,8 +60,8 @@ export function familyBodies(seed: number): string[] {
 
 /**
  * Loads the bare endpoint and the webhook in turn with the same traffic,
- * at 10 connections and at 1, and checks afterwards that every 200 the
- * webhook gave has its row in the file.
+ * at 10 connections and at 1, `rounds` times each, and checks afterwards
+ * that every 200 the webhook gave has its row in the file.
  */
 export async function benchIngest(o: IngestOptions, log: (line: string) => void): Promise<IngestResults> {
   const bodies = familyBodies(o.seed);
@@ -68,17 +76,33 @@ export async function benchIngest(o: IngestOptions, log: (line: string) => void)
     let acknowledged = 0;
     acknowledged += (await run(webhook, "webhook warm-up", 10, o.warmupSeconds)).ok;
     await run(bare, "bare warm-up", 10, o.warmupSeconds);
-    const bare10 = await run(bare, "bare endpoint", 10, o.seconds);
-    const hook10 = await run(webhook, "webhook", 10, o.seconds);
-    const bare1 = await run(bare, "bare endpoint", 1, o.seconds);
-    const hook1 = await run(webhook, "webhook", 1, o.seconds);
+    // In turn, so that a spell of other work on the machine slows both alike.
+    const inTurn = async (connections: number) => {
+      const bareRuns: LoadResult[] = [];
+      const hookRuns: LoadResult[] = [];
+      for (let round = 0; round < o.rounds; round++) {
+        bareRuns.push(await run(bare, "bare endpoint", connections, o.seconds));
+        hookRuns.push(await run(webhook, "webhook", connections, o.seconds));
+      }
+      return { bareRuns, hookRuns };
+    };
+    const at10 = await inTurn(10);
+    const at1 = await inTurn(1);
+    const [bare10, hook10, bare1, hook1] = [at10.bareRuns, at10.hookRuns, at1.bareRuns, at1.hookRuns].map(combineRuns) as [LoadResult, LoadResult, LoadResult, LoadResult];
     acknowledged += hook10.ok + hook1.ok;
     await webhook.stop();
     const rowsStored = Number(
       execFileSync("sqlite3", [o.databasePath, "SELECT count(*) FROM resource_share_increments"], { encoding: "utf8" }).trim(),
     );
     const sqld = await benchSqld(o, bodies, run);
-    return { bare: { c10: bare10, c1: bare1 }, webhook: { c10: hook10, c1: hook1 }, acknowledged, rowsStored, sqld };
+    return {
+      bare: { c10: bare10, c1: bare1 },
+      webhook: { c10: hook10, c1: hook1 },
+      runs: { bare: { c10: at10.bareRuns, c1: at1.bareRuns }, webhook: { c10: at10.hookRuns, c1: at1.hookRuns } },
+      acknowledged,
+      rowsStored,
+      sqld,
+    };
   } finally {
     await Promise.all([bare.kill(), webhook.kill()]);
   }

@@ -140,3 +140,38 @@ export async function load({ url, path, bodies, connections, seconds, pid }: Loa
     clientCores: (client.user + client.system) / 1e6 / result.duration,
   };
 }
+
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/**
+ * Several runs of the same load as one result: the median of each rate,
+ * latency and CPU figure (one run slowed by the machine's other work moves
+ * a median little), the highest memory peak, and every answer counted.
+ */
+export function combineRuns(runs: LoadResult[]): LoadResult {
+  if (runs.length === 0) throw new Error("combineRuns: no runs");
+  const of = (pick: (r: LoadResult) => number) => median(runs.map(pick));
+  const failures: Record<string, number> = {};
+  for (const r of runs) for (const [status, n] of Object.entries(r.failures)) failures[status] = (failures[status] ?? 0) + n;
+  return {
+    connections: runs[0]!.connections,
+    seconds: runs.reduce((sum, r) => sum + r.seconds, 0),
+    requests: runs.reduce((sum, r) => sum + r.requests, 0),
+    reqPerSec: of((r) => r.reqPerSec),
+    p50Ms: of((r) => r.p50Ms),
+    p99Ms: of((r) => r.p99Ms),
+    maxMs: Math.max(...runs.map((r) => r.maxMs)),
+    ok: runs.reduce((sum, r) => sum + r.ok, 0),
+    failures,
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    timeouts: runs.reduce((sum, r) => sum + r.timeouts, 0),
+    peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+    peakRssAnonMb: Math.max(...runs.map((r) => r.peakRssAnonMb)),
+    cpuMsPerRequest: of((r) => r.cpuMsPerRequest),
+    clientCores: of((r) => r.clientCores),
+  };
+}
