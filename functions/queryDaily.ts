@@ -88,10 +88,12 @@ export async function queryDaily(input: unknown, ctx: Context): Promise<Result<D
   const liveDays = days.filter((d) => !d.closed && d.date <= today).map((d) => d.date);
   const live = liveDays.length > 0 ? await sumDays(ctx.db, liveDays, zone, name) : [];
 
-  const rows: DailyRow[] = parseDayRows(rowsRs!.rows[0]?.day_rows).map((r) => Object.assign(r, { closed: true }));
+  const rows = parseDayRows(rowsRs!.rows[0]?.day_rows) as DailyRow[];
+  for (const r of rows) r.closed = true;
   // Both lists come sorted (parseDayRows, sumDays): only their merge needs sorting again.
   if (live.length > 0) {
-    rows.push(...live.map((r) => Object.assign(r, { closed: false })));
+    for (const r of live as DailyRow[]) r.closed = false;
+    rows.push(...(live as DailyRow[]));
     rows.sort(byDayThenAgent);
   }
   return ok({ time_zone: zone, today, from, to, claude_name: name ?? null, days, rows });

@@ -64,10 +64,11 @@ export async function benchAggregate(h: History, timeZone: string, log: (line: s
 
     const queryDailyMs: number[] = [];
     let queryDailyRows = 0;
-    for (let i = 0; i < 7; i++) {
+    // Two calls first, as the dashboard gets two requests: a running service has compiled its code.
+    for (let i = 0; i < 9; i++) {
       const t = performance.now();
       const q = await queryDaily({ from: h.from, to: h.to }, ctx);
-      queryDailyMs.push(performance.now() - t);
+      if (i >= 2) queryDailyMs.push(performance.now() - t);
       if (!q.ok) throw new Error(`queryDaily failed: ${JSON.stringify(q.error)}`);
       queryDailyRows = q.value.rows.length;
     }
