@@ -6,6 +6,7 @@ import type { Context } from "../../shared/context.ts";
 import { openDatabase } from "../../shared/db.ts";
 import { daysBetween } from "../../shared/time.ts";
 import type { History } from "./history.ts";
+import { median } from "./median.ts";
 
 export interface AggregateResults {
   days: number;
@@ -78,8 +79,3 @@ export async function benchAggregate(h: History, timeZone: string, log: (line: s
     database.close();
   }
 }
-
-export const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};

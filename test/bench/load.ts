@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
+import { median } from "./median.ts";
 
 /** Resident memory of a process in MB (VmRSS, or another field of /proc/PID/status; Linux only). */
 export function rssMb(pid: number, field = "VmRSS"): number {
@@ -140,12 +141,6 @@ export async function load({ url, path, bodies, connections, seconds, pid }: Loa
     clientCores: (client.user + client.system) / 1e6 / result.duration,
   };
 }
-
-const median = (xs: number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 /**
  * Several runs of the same load as one result: the median of each rate,

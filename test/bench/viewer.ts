@@ -1,7 +1,7 @@
 import { addDays } from "../../shared/time.ts";
 import { spawnListening } from "../support/process.ts";
 import { deployedArguments } from "./deployed.ts";
-import { median } from "./aggregate.ts";
+import { median } from "./median.ts";
 import type { History } from "./history.ts";
 import { rssMb, sampleRss } from "./load.ts";
 
