@@ -36,6 +36,9 @@ export interface Database {
   close(): void;
 }
 
+/** How long a connection waits for another writer's lock unless told otherwise. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
 /**
  * Opens the database the way every process here uses it. On a file: one
  * connection (so per-connection PRAGMAs hold for every statement), WAL so
@@ -44,9 +47,6 @@ export interface Database {
  * these PRAGMAs, so none is sent there; query-only access to a server goes
  * through readOnlyDb instead.
  */
-/** How long a connection waits for another writer's lock unless told otherwise. */
-export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   // A file needs only the client's SQLite part; the full client brings the
