@@ -10,7 +10,7 @@ export const machineZone = (): string => Intl.DateTimeFormat().resolvedOptions()
  * with one line naming the variable.
  */
 export function loadConfig(): Config {
-  const parsed = parseConfig(process.env, machineZone());
+  const parsed = parseConfig(process.env, machineZone);
   if (!parsed.ok) {
     process.stderr.write(`${parsed.message}\nSee the README, section "Configuration".\n`);
     process.exit(1);

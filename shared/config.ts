@@ -42,7 +42,7 @@ const port = (name: string) =>
 
 const nonEmpty = (name: string, what: string) => v.pipe(v.string(), v.minLength(1, `${name} must be ${what}`));
 
-function envSchema(machineZone: string) {
+function envSchema(machineZone: () => string) {
   return v.object({
     DATABASE_URL: v.optional(
       v.pipe(
@@ -81,8 +81,12 @@ function envSchema(machineZone: string) {
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; message: string };
 
-/** Reads settings from an environment-like map; empty values count as unset. */
-export function parseConfig(env: Record<string, string | undefined>, machineZone: string): ConfigResult {
+/**
+ * Reads settings from an environment-like map; empty values count as unset.
+ * `machineZone` is asked only when RESOURCE_SHARE_TZ is unset (it costs a
+ * date formatter, see isTimeZone).
+ */
+export function parseConfig(env: Record<string, string | undefined>, machineZone: () => string): ConfigResult {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
   const parsed = v.safeParse(envSchema(machineZone), present);
   if (!parsed.success) {

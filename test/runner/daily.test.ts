@@ -101,7 +101,7 @@ describe("scheduleDailyCatchUp", () => {
       { claude_name: "Sparkle-Orange", timestamp: "2026-03-28T12:00:00.000Z", mode: "autonomy", cache_read_increment: 2 },
       { claude_name: "Sparkle-Orange", timestamp: "2026-03-29T12:00:00.000Z", mode: "autonomy", cache_read_increment: 3 },
     ]);
-    const parsed = parseConfig({ ...db.env, RESOURCE_SHARE_TZ: "Europe/London" }, "UTC");
+    const parsed = parseConfig({ ...db.env, RESOURCE_SHARE_TZ: "Europe/London" }, () => "UTC");
     if (!parsed.ok) throw new Error(parsed.message);
     const lines: string[] = [];
     const log = createLogger("info", { withTime: false, out: { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream });

@@ -2,10 +2,11 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_DATABASE_URL, parseConfig } from "../../shared/config.ts";
 
 const ZONE = "Europe/London";
+const machineZone = () => ZONE;
 
 describe("parseConfig", () => {
   it("works out of the box: every setting has its documented default", () => {
-    expect(parseConfig({}, ZONE)).toEqual({
+    expect(parseConfig({}, machineZone)).toEqual({
       ok: true,
       config: {
         databaseUrl: "file:data/resource_tracking.db",
@@ -26,8 +27,20 @@ describe("parseConfig", () => {
   });
 
   it("treats empty variables as unset (systemd's Environment=NAME=)", () => {
-    const parsed = parseConfig({ PORT: "", DATABASE_URL: "", RESOURCE_SHARE_TZ: "", LOG_LEVEL: "" }, ZONE);
+    const parsed = parseConfig({ PORT: "", DATABASE_URL: "", RESOURCE_SHARE_TZ: "", LOG_LEVEL: "" }, machineZone);
     expect(parsed).toMatchObject({ ok: true, config: { port: 8765, databaseUrl: DEFAULT_DATABASE_URL, timeZone: ZONE, logLevel: "info" } });
+  });
+
+  it("asks for the machine's zone only when RESOURCE_SHARE_TZ is unset", () => {
+    let asked = 0;
+    const counted = () => {
+      asked++;
+      return "Asia/Tokyo";
+    };
+    expect(parseConfig({ RESOURCE_SHARE_TZ: "America/New_York" }, counted)).toMatchObject({ ok: true, config: { timeZone: "America/New_York" } });
+    expect(asked).toBe(0);
+    expect(parseConfig({}, counted)).toMatchObject({ ok: true, config: { timeZone: "Asia/Tokyo" } });
+    expect(asked).toBe(1);
   });
 
   it("takes every variable it documents", () => {
@@ -47,7 +60,7 @@ describe("parseConfig", () => {
         REQUIRE_TOKENS: "1",
         UNRELATED: "ignored",
       },
-      ZONE,
+      machineZone,
     );
     expect(parsed).toEqual({
       ok: true,
@@ -85,7 +98,7 @@ describe("parseConfig", () => {
   ];
 
   it.each(bad)("%s=%j is refused with one line naming the variable", (name, value) => {
-    const parsed = parseConfig({ [name]: value }, ZONE);
+    const parsed = parseConfig({ [name]: value }, machineZone);
     expect(parsed.ok).toBe(false);
     if (parsed.ok) return;
     expect(parsed.message).not.toContain("\n");
@@ -95,13 +108,13 @@ describe("parseConfig", () => {
   });
 
   it("names the bad variable even when others are fine", () => {
-    const parsed = parseConfig({ PORT: "8000", LOG_LEVEL: "loud", RESOURCE_SHARE_TZ: "UTC" }, ZONE);
+    const parsed = parseConfig({ PORT: "8000", LOG_LEVEL: "loud", RESOURCE_SHARE_TZ: "UTC" }, machineZone);
     expect(parsed).toMatchObject({ ok: false, message: expect.stringMatching(/^Invalid setting: LOG_LEVEL /) });
   });
 
   it("never repeats a database URL, which may carry credentials", () => {
     const secretUrl = "postgres://admin:hunter2@db.example.org/?authToken=s3cr3t";
-    const parsed = parseConfig({ DATABASE_URL: secretUrl, DATABASE_AUTH_TOKEN: "tok-xyz", WEB_PASSWORD: "pw-xyz" }, ZONE);
+    const parsed = parseConfig({ DATABASE_URL: secretUrl, DATABASE_AUTH_TOKEN: "tok-xyz", WEB_PASSWORD: "pw-xyz" }, machineZone);
     expect(parsed.ok).toBe(false);
     if (parsed.ok) return;
     expect(parsed.message).toMatch(/^Invalid setting: DATABASE_URL/);
@@ -109,7 +122,7 @@ describe("parseConfig", () => {
   });
 
   it("never repeats the token or the password when another variable is wrong", () => {
-    const parsed = parseConfig({ PORT: "x", DATABASE_AUTH_TOKEN: "tok-xyz", WEB_PASSWORD: "pw-xyz" }, ZONE);
+    const parsed = parseConfig({ PORT: "x", DATABASE_AUTH_TOKEN: "tok-xyz", WEB_PASSWORD: "pw-xyz" }, machineZone);
     expect(parsed.ok).toBe(false);
     if (parsed.ok) return;
     expect(parsed.message).not.toContain("tok-xyz");

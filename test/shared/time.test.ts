@@ -88,4 +88,12 @@ describe("calendar arithmetic", () => {
     expect(isTimeZone("Mars/Olympus_Mons")).toBe(false);
     expect(isTimeZone("")).toBe(false);
   });
+
+  it("knows aliases too, which the list of canonical zones leaves out", () => {
+    for (const alias of ["UTC", "Etc/UTC", "US/Pacific", "Asia/Kolkata", "europe/london"]) {
+      expect(Intl.supportedValuesOf("timeZone")).not.toContain(alias);
+      expect(isTimeZone(alias)).toBe(true);
+    }
+    expect(isTimeZone("US/Nowhere")).toBe(false);
+  });
 });
