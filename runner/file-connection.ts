@@ -20,10 +20,24 @@ type Statement = Sqlite.Statement;
  */
 export const WEBHOOK_WAL_AUTOCHECKPOINT = 16000;
 
+/**
+ * The webhook's page cache, in KiB (SQLite's default is 2,000). Appending
+ * reports touches a few dozen pages: the right edge of the table and of
+ * the time index, one leaf per agent in (claude_name, timestamp_ms), the
+ * agents' table. A 2,000 KiB cache fills with pages never read again and
+ * stays resident. Committing five reports at a time into a 300,000-row
+ * file cost the same or less at 512 KiB (160-165 us per commit against
+ * 173-177 us at the default) and 20% more at 128 KiB, where the pages in
+ * use no longer fit.
+ */
+export const WEBHOOK_CACHE_KIB = 512;
+
 export interface FileConnectionOptions {
   busyTimeoutMs: number;
   /** Refuse every write (the viewer's export). */
   queryOnly?: boolean;
+  /** Page cache size in KiB (SQLite's default otherwise). */
+  cacheKib?: number;
   /** For a writer: WAL frames between checkpoints (SQLite's default otherwise). */
   walAutocheckpoint?: number;
   /** Called after each batch commits (the webhook's WAL flusher). */
@@ -46,11 +60,12 @@ export interface FileConnection extends Writes {
  * the way statements reach SQLite differs. A batch is BEGIN IMMEDIATE ...
  * COMMIT in one synchronous call.
  */
-export function openFileConnection(path: string, { busyTimeoutMs, queryOnly = false, walAutocheckpoint, afterCommit }: FileConnectionOptions): FileConnection {
+export function openFileConnection(path: string, { busyTimeoutMs, queryOnly = false, cacheKib, walAutocheckpoint, afterCommit }: FileConnectionOptions): FileConnection {
   const db = new Sqlite(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
     db.exec("PRAGMA synchronous = NORMAL");
+    if (cacheKib !== undefined) db.exec(`PRAGMA cache_size = -${Math.floor(cacheKib)}`);
     if (walAutocheckpoint !== undefined) db.exec(`PRAGMA wal_autocheckpoint = ${Math.floor(walAutocheckpoint)}`);
     if (queryOnly) db.exec("PRAGMA query_only = 1");
   } catch (err) {

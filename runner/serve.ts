@@ -5,7 +5,7 @@ import { tokensRequired } from "./auth.ts";
 import { filePath, watchDatabaseFile } from "./database.ts";
 import { durableStore } from "./durable-store.ts";
 import { handlerConfig } from "./environment.ts";
-import { openFileConnection, WEBHOOK_WAL_AUTOCHECKPOINT, type FileConnection } from "./file-connection.ts";
+import { openFileConnection, WEBHOOK_CACHE_KIB, WEBHOOK_WAL_AUTOCHECKPOINT, type FileConnection } from "./file-connection.ts";
 import { groupStore } from "./group-commit.ts";
 import { listening } from "./lifecycle.ts";
 import type { Logger } from "./log.ts";
@@ -76,7 +76,12 @@ function fileWriter(path: string, busyTimeoutMs: number, log: Logger): FileConne
     onError: (err) =>
       log.warn(`cannot write the WAL file ${path}-wal out to disk in the background (${err.message}); reports are still stored, but checkpoints will hold up the webhook longer. Check the disk (dmesg) and its free space.`),
   });
-  const connection = openFileConnection(path, { busyTimeoutMs, walAutocheckpoint: WEBHOOK_WAL_AUTOCHECKPOINT, afterCommit: flusher.committed });
+  const connection = openFileConnection(path, {
+    busyTimeoutMs,
+    cacheKib: WEBHOOK_CACHE_KIB,
+    walAutocheckpoint: WEBHOOK_WAL_AUTOCHECKPOINT,
+    afterCommit: flusher.committed,
+  });
   return {
     ...connection,
     close() {

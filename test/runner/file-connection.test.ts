@@ -48,6 +48,15 @@ describe("a file connection that keeps its statements prepared", () => {
     expect(sqlite3Rows(path, "SELECT name FROM claude_identities ORDER BY name")).toEqual([{ name: "Agent-0" }, { name: "Agent-1" }, { name: "Agent-2" }]);
   });
 
+  it("keeps the page cache it is given (the webhook's is smaller than SQLite's default)", async () => {
+    const db = await openTestDatabase();
+    const small = openFileConnection(db.path, { busyTimeoutMs: 100, cacheKib: 512 });
+    const plain = openFileConnection(db.path, { busyTimeoutMs: 100 });
+    onTestFinished(() => (small.close(), plain.close()));
+    expect((await small.execute("PRAGMA cache_size")).rows).toEqual([{ cache_size: -512 }]);
+    expect((await plain.execute("PRAGMA cache_size")).rows).toEqual([{ cache_size: -2000 }]);
+  });
+
   it("answers a repeated event id with the first report's id, as the client path does", async () => {
     const { writer } = await writerOn();
     const [first] = await storeIncrements(writer, [row(1, { event_id: "e-1" })]);
