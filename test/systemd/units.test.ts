@@ -24,7 +24,7 @@ const setting = (text: string, key: string) => new RegExp(`^${key}=(.*)$`, "m").
 
 /** What each service runs, after node itself. */
 const COMMANDS: Record<string, string> = {
-  "resource-share-server.service": "--max-semi-space-size=8 --import tsx runner/index.ts serve",
+  "resource-share-server.service": "--max-semi-space-size=4 --import tsx runner/index.ts serve",
   "resource-share-web.service": "--max-semi-space-size=4 --import tsx runner/index.ts web",
   "resource-share-daily-aggregate.service": "--import tsx runner/index.ts aggregate",
 };
