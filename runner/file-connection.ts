@@ -45,6 +45,12 @@ export interface FileConnectionOptions {
 }
 
 export interface FileConnection extends Writes {
+  /**
+   * Copies everything in the WAL into the database file and empties the WAL
+   * (PRAGMA wal_checkpoint(TRUNCATE)). False when a reader or writer in
+   * another connection kept part of it there.
+   */
+  checkpointAll(): boolean;
   close(): void;
 }
 
@@ -130,6 +136,10 @@ export function openFileConnection(path: string, { busyTimeoutMs, queryOnly = fa
       // Outside the try: once committed, nothing may report the batch as failed (it would be spooled and stored twice).
       afterCommit?.();
       return results;
+    },
+    checkpointAll() {
+      const [result] = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").all() as { busy: number }[];
+      return result?.busy === 0;
     },
     close: () => db.close(),
   };

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { copyFileSync, statSync } from "node:fs";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { IncrementRow } from "../../functions/report.ts";
 import { storeIncrements } from "../../functions/store.ts";
@@ -85,6 +86,36 @@ describe("a file connection that keeps its statements prepared", () => {
     await once(holder, "exit");
     await storeIncrements(writer, [row(2)]);
     expect(sqlite3Rows(path, "SELECT cache_read_increment FROM resource_share_increments")).toEqual([{ cache_read_increment: 2 }]);
+  });
+});
+
+describe("checkpointAll (the webhook's clean stop)", () => {
+  it("copies the WAL into the database file and empties it, so the .db file alone holds every row", async () => {
+    const { path, writer } = await writerOn();
+    await storeIncrements(writer, Array.from({ length: 300 }, (_, i) => row(i)));
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(0);
+    expect(writer.checkpointAll()).toBe(true);
+    expect(statSync(`${path}-wal`).size).toBe(0);
+    const alone = `${path}.alone.db`;
+    copyFileSync(path, alone);
+    expect(sqlite3Rows(alone, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 300 }]);
+  });
+
+  it("says so when a reader in another process keeps part of the WAL, and empties it once the reader is gone", async () => {
+    const { path, writer } = await writerOn();
+    await storeIncrements(writer, [row(1)]);
+    // A person's sqlite3 session in the middle of a read: its snapshot needs the WAL as it is.
+    const reader = spawn("sqlite3", [path], { stdio: ["pipe", "pipe", "inherit"] });
+    onTestFinished(() => void reader.kill());
+    reader.stdin.write("BEGIN;\nSELECT count(*) FROM resource_share_increments;\n");
+    await once(reader.stdout, "data");
+    await storeIncrements(writer, [row(2)]);
+    expect(writer.checkpointAll()).toBe(false);
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(0);
+    reader.stdin.end("COMMIT;\n");
+    await once(reader, "exit");
+    expect(writer.checkpointAll()).toBe(true);
+    expect(statSync(`${path}-wal`).size).toBe(0);
   });
 });
 

@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
+import { copyFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { onServer, openStore, type TestStore } from "../support/backends.ts";
@@ -560,5 +561,38 @@ describe("stopping", () => {
     expect(db.rows("SELECT claude_name, cache_read_increment FROM resource_share_increments")).toEqual([
       { claude_name: "Stopper", cache_read_increment: 3 },
     ]);
+  });
+
+  it.skipIf(onServer)("leaves every report in the database file itself, the WAL emptied, so a copy of the .db file alone is complete", async () => {
+    const db = await openStore();
+    const path = db.path!;
+    const own = await startRunner("serve", db.env);
+    const reports = Array.from({ length: 400 }, (_, i) => ({ claude_name: `Agent-${i % 7}`, cache_read_increment: i, mode: "autonomy" }));
+    expect((await postJson(`${own.url}/resource-share/increments`, reports)).status).toBe(200);
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(0);
+    expect(await own.stop()).toBe(0);
+    expect(own.output()).not.toMatch(/could not be copied/);
+    expect(statSync(`${path}-wal`).size).toBe(0);
+    const alone = join(tempDatabasePath(), "..", "copied-alone.db");
+    copyFileSync(path, alone);
+    expect(sqlite3Rows(alone, "SELECT count(*) AS n, sum(cache_read_increment) AS tokens FROM resource_share_increments")).toEqual([{ n: 400, tokens: (399 * 400) / 2 }]);
+  });
+
+  it.skipIf(onServer)("warns at stop, naming the -wal file, when a reader elsewhere keeps the WAL, and still exits 0", async () => {
+    const db = await openStore();
+    const path = db.path!;
+    const own = await startRunner("serve", db.env);
+    expect((await postJson(`${own.url}/resource-share/increment`, { claude_name: "Early", cache_read_increment: 1, mode: "autonomy" })).status).toBe(200);
+    const reader = spawn("sqlite3", [path], { stdio: ["pipe", "pipe", "inherit"] });
+    const readerExited = once(reader, "exit");
+    reader.stdin.write("BEGIN;\nSELECT count(*) FROM resource_share_increments;\n");
+    await once(reader.stdout, "data");
+    expect((await postJson(`${own.url}/resource-share/increment`, { claude_name: "Late", cache_read_increment: 2, mode: "autonomy" })).status).toBe(200);
+    expect(await own.stop()).toBe(0);
+    expect(own.output()).toContain(`the WAL ${path}-wal could not be copied into ${path}`);
+    reader.stdin.end("COMMIT;\n");
+    await readerExited;
+    // Nothing is lost: the next reader applies the WAL.
+    expect(db.rows("SELECT claude_name FROM resource_share_increments ORDER BY id")).toEqual([{ claude_name: "Early" }, { claude_name: "Late" }]);
   });
 });
