@@ -2,7 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { copyFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { onServer, openStore, type TestStore } from "../support/backends.ts";
 import { sqlite3Rows, tempDatabasePath } from "../support/database.ts";
 import { postJson, startRunner, type RunningProcess } from "../support/server.ts";
@@ -573,7 +573,7 @@ describe("stopping", () => {
     expect(await own.stop()).toBe(0);
     expect(own.output()).not.toMatch(/could not be copied/);
     expect(statSync(`${path}-wal`).size).toBe(0);
-    const alone = join(tempDatabasePath(), "..", "copied-alone.db");
+    const alone = `${path}.alone.db`;
     copyFileSync(path, alone);
     expect(sqlite3Rows(alone, "SELECT count(*) AS n, sum(cache_read_increment) AS tokens FROM resource_share_increments")).toEqual([{ n: 400, tokens: (399 * 400) / 2 }]);
   });
@@ -585,6 +585,7 @@ describe("stopping", () => {
     expect((await postJson(`${own.url}/resource-share/increment`, { claude_name: "Early", cache_read_increment: 1, mode: "autonomy" })).status).toBe(200);
     const reader = spawn("sqlite3", [path], { stdio: ["pipe", "pipe", "inherit"] });
     const readerExited = once(reader, "exit");
+    onTestFinished(() => void reader.kill());
     reader.stdin.write("BEGIN;\nSELECT count(*) FROM resource_share_increments;\n");
     await once(reader.stdout, "data");
     expect((await postJson(`${own.url}/resource-share/increment`, { claude_name: "Late", cache_read_increment: 2, mode: "autonomy" })).status).toBe(200);
