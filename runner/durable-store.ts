@@ -22,6 +22,12 @@ export interface DurableStore {
   store(rows: IncrementRow[]): Promise<StoredIncrement[] | "spooled">;
   /** Starts applying what an earlier run left in the spool. */
   resume(): void;
+  /**
+   * Stops applying the spool, at once if the loop is waiting for the
+   * database, and resolves when the loop has let go of the connection.
+   * What is left stays in the spool for the next start.
+   */
+  stop(): Promise<void>;
   status(): SpoolStatus;
 }
 
@@ -30,7 +36,6 @@ const DRAIN_ROWS = 500;
 const FIRST_PROBE_MS = 50;
 const MAX_PROBE_MS = 1000;
 
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /**
  * The webhook's write path. While the spool is empty it costs one property
@@ -47,6 +52,18 @@ export function durableStore(
   write: (rows: IncrementRow[]) => Promise<StoredIncrement[]> = (rows) => storeIncrements(db, rows),
 ): DurableStore {
   let draining = false;
+  let stopping = false;
+  let loop: Promise<void> = Promise.resolve();
+  // Ends the loop's current wait early (stop).
+  let wake = () => {};
+  const sleep = (ms: number) =>
+    new Promise<void>((done) => {
+      const timer = setTimeout(done, ms);
+      wake = () => {
+        clearTimeout(timer);
+        done();
+      };
+    });
 
   // A write to a libSQL server that times out may still have committed there:
   // give its rows event ids first, so that spooling and replaying them cannot
@@ -70,9 +87,9 @@ export function durableStore(
   }
 
   function resume(): void {
-    if (draining || !spool.busy) return;
+    if (draining || stopping || !spool.busy) return;
     draining = true;
-    void drain().finally(() => {
+    loop = drain().finally(() => {
       draining = false;
       // Something arrived while the loop was finishing.
       if (spool.busy) resume();
@@ -84,6 +101,7 @@ export function durableStore(
     let applied = 0;
     const started = Date.now();
     for (;;) {
+      if (stopping) return;
       if (spool.entries.length === 0) {
         const emptied = await spool.emptyIfDrained().catch((err: unknown) => {
           log.error(`cannot empty the spool file ${spool.path} after applying it (${(err as Error).message}); will retry. Its entries are in the database already and replaying them stores nothing twice.`);
@@ -138,9 +156,16 @@ export function durableStore(
     return applied;
   }
 
+  async function stop(): Promise<void> {
+    stopping = true;
+    wake();
+    await loop;
+  }
+
   return {
     store,
     resume,
+    stop,
     status: () => ({ mode: spool.busy ? "spooling" : "direct", backlog: spool.backlog, file: spool.path }),
   };
 }

@@ -60,6 +60,9 @@ export async function startWebhook(config: Config, database: Database, log: Logg
   return {
     server,
     close: async () => {
+      // The spool's loop first: once the connection is closed, a write it
+      // attempted would fail as a refusal and set entries aside.
+      await store.stop();
       await spool.close();
       writer?.close();
     },
