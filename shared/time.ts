@@ -16,18 +16,22 @@ function dayFormatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-let canonicalZones: Set<string> | undefined;
+let listedZones: Set<string> | undefined;
+
+// ICU's list holds only geographic zones, but UTC, the usual setting on a
+// server (install.sh writes the machine's zone), goes by these names.
+const UTC_NAMES = ["UTC", "Etc/UTC", "GMT", "Etc/GMT"];
 
 /**
- * Whether ICU knows the zone. A canonical name is looked up in the list of
- * zones; only another name (an alias such as UTC or US/Pacific) is tried on
- * a formatter. The first formatter makes node map some 6 MB of ICU's locale
- * data, which a process that never computes a day (the webhook while it only
- * stores reports) then does without.
+ * Whether ICU knows the zone. A name in ICU's list of canonical zones, or
+ * UTC, is looked up; only another name (an alias such as US/Pacific) is
+ * tried on a formatter. The first formatter makes node map some 6 MB of
+ * ICU's locale data, which a process that never computes a day (the webhook
+ * while it only stores reports) then does without.
  */
 export function isTimeZone(name: string): boolean {
-  canonicalZones ??= new Set(Intl.supportedValuesOf("timeZone"));
-  if (canonicalZones.has(name)) return true;
+  listedZones ??= new Set([...Intl.supportedValuesOf("timeZone"), ...UTC_NAMES]);
+  if (listedZones.has(name)) return true;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: name });
     return true;
