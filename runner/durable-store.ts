@@ -36,7 +36,6 @@ const DRAIN_ROWS = 500;
 const FIRST_PROBE_MS = 50;
 const MAX_PROBE_MS = 1000;
 
-
 /**
  * The webhook's write path. While the spool is empty it costs one property
  * read per request. Once a write fails because the database is unavailable,
