@@ -13,6 +13,7 @@ const SERVER_PASS = [
   "test/functions/store.test.ts",
   "test/runner/daily.test.ts",
   "test/runner/web/query-runner.test.ts",
+  "test/runner/web/query-page.test.ts",
   "test/runner/webhook.test.ts",
   "test/runner/web/viewer.browser.test.ts",
 ];

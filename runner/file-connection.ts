@@ -1,4 +1,5 @@
 import type { InStatement, ResultSet, Row } from "@libsql/client";
+import { pathToFileURL } from "node:url";
 import Sqlite from "libsql";
 import type { Writes } from "../functions/store.ts";
 
@@ -34,7 +35,7 @@ export const WEBHOOK_CACHE_KIB = 512;
 
 export interface FileConnectionOptions {
   busyTimeoutMs: number;
-  /** Refuse every write (the viewer's export). */
+  /** Open the file read-only (the viewer's export): see openReadOnlyFile. */
   queryOnly?: boolean;
   /** Page cache size in KiB (SQLite's default otherwise). */
   cacheKib?: number;
@@ -55,6 +56,22 @@ export interface FileConnection extends Writes {
 }
 
 /**
+ * A connection that cannot write: SQLite opens the file read-only
+ * (`mode=ro`), so no statement can change it, `PRAGMA query_only = 0`
+ * included, which would switch a query-only connection back to writing.
+ */
+export function openReadOnlyFile(path: string, busyTimeoutMs: number): Sqlite.Database {
+  const db = new Sqlite(`${pathToFileURL(path).href}?mode=ro`);
+  try {
+    db.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/**
  * A connection to a file database that keeps its statements prepared, for
  * the two hot paths: the webhook storing reports, the viewer streaming an
  * export. @libsql/client prepares every statement anew and builds each
@@ -67,13 +84,12 @@ export interface FileConnection extends Writes {
  * COMMIT in one synchronous call.
  */
 export function openFileConnection(path: string, { busyTimeoutMs, queryOnly = false, cacheKib, walAutocheckpoint, afterCommit }: FileConnectionOptions): FileConnection {
-  const db = new Sqlite(path);
+  const db = queryOnly ? openReadOnlyFile(path, busyTimeoutMs) : new Sqlite(path);
   try {
-    db.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+    if (!queryOnly) db.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
     db.exec("PRAGMA synchronous = NORMAL");
     if (cacheKib !== undefined) db.exec(`PRAGMA cache_size = -${Math.floor(cacheKib)}`);
     if (walAutocheckpoint !== undefined) db.exec(`PRAGMA wal_autocheckpoint = ${Math.floor(walAutocheckpoint)}`);
-    if (queryOnly) db.exec("PRAGMA query_only = 1");
   } catch (err) {
     db.close();
     throw err;
