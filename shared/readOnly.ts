@@ -1,5 +1,6 @@
 import type { Client, InStatement, ResultSet, Transaction, TransactionMode } from "@libsql/client";
 import type { Db } from "./context.ts";
+import { checkReadOnlySql } from "./read-only-sql.ts";
 
 /**
  * Raised instead of running a statement on a read-only connection. Its code
@@ -8,40 +9,22 @@ import type { Db } from "./context.ts";
  */
 export class ReadOnlyError extends Error {
   readonly code = "SQLITE_READONLY";
-  constructor(what: string) {
-    super(`This connection is read-only: ${what}. Only single SELECT, WITH, VALUES, EXPLAIN or reading PRAGMA statements run here.`);
+  constructor(message: string) {
+    super(message);
     this.name = "ReadOnlyError";
   }
 }
 
-const READ_START = /^(SELECT|WITH|VALUES|EXPLAIN)\b/i;
-const PRAGMA = /^PRAGMA\b/i;
-
-/** Leading whitespace and SQL comments hide nothing from the check. */
-function firstWords(sql: string): string {
-  let s = sql;
-  for (;;) {
-    const trimmed = s.replace(/^\s+/, "").replace(/^--[^\n]*(\n|$)/, "").replace(/^\/\*[\s\S]*?\*\//, "");
-    if (trimmed === s) return s;
-    s = trimmed;
-  }
-}
-
-/** Refuses anything but one statement that reads. */
+/** Refuses anything but one statement that reads (read-only-sql.ts). */
 export function checkReadStatement(stmt: InStatement): void {
-  const sql = typeof stmt === "string" ? stmt : stmt.sql;
-  const text = firstWords(sql);
-  if (PRAGMA.test(text)) {
-    if (text.includes("=")) throw new ReadOnlyError("a PRAGMA that sets a value was refused");
-    return;
-  }
-  if (!READ_START.test(text)) throw new ReadOnlyError(`"${text.split(/\s+/, 1)[0]?.slice(0, 20) ?? ""}" statements are refused`);
+  const check = checkReadOnlySql(typeof stmt === "string" ? stmt : stmt.sql);
+  if (!check.ok) throw new ReadOnlyError(check.message);
 }
 
 /**
  * A libSQL server refuses `PRAGMA query_only`, so read-only access to one is
- * enforced here, twice over: only single read statements pass the check
- * (the server itself refuses several statements in one string), and every
+ * enforced here, twice over: only single SELECT, WITH or VALUES statements
+ * pass the check (read-only-sql.ts), and every
  * call runs inside a transaction that is always rolled back, so a statement
  * that reads but also writes (`WITH ... DELETE ... RETURNING`) leaves
  * nothing behind.
@@ -69,7 +52,7 @@ export function readOnlyDb(client: Client): Db {
       return inRolledBack((tx) => tx.batch(stmts));
     },
     transaction: (async (mode?: TransactionMode) => {
-      if (mode !== undefined && mode !== "read") throw new ReadOnlyError(`a "${mode}" transaction was refused`);
+      if (mode !== undefined && mode !== "read") throw new ReadOnlyError(`This connection is read-only: a "${mode}" transaction was refused.`);
       const tx = await client.transaction("read");
       const inner = { execute: tx.execute.bind(tx), batch: tx.batch.bind(tx), rollback: tx.rollback.bind(tx) };
       tx.execute = async (stmt) => {
@@ -82,7 +65,7 @@ export function readOnlyDb(client: Client): Db {
       };
       // Nothing a read-only transaction did may be kept: "commit" rolls back.
       tx.commit = () => inner.rollback();
-      tx.executeMultiple = () => Promise.reject(new ReadOnlyError("several statements in one string were refused"));
+      tx.executeMultiple = () => Promise.reject(new ReadOnlyError("This connection is read-only: several statements in one string were refused."));
       return tx;
     }) as Client["transaction"],
   };

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { checkReadOnlySql } from "./sql-check.ts";
+import { checkReadOnlySql } from "../../shared/read-only-sql.ts";
 
 export type QueryResult =
   | { ok: true; columns: string[]; rows: unknown[][]; truncated: boolean }

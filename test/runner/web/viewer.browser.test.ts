@@ -169,7 +169,7 @@ describe.skipIf(!hasChromium)("viewer in Chromium", { timeout: 120_000 }, () => 
     );
     await page.getByLabel("SQL").fill("DELETE FROM resource_share_increments");
     await page.getByRole("button", { name: "Run" }).click();
-    expect(await page.locator("#query-error").textContent()).toMatch(/only reads: DELETE statements are refused/);
+    expect(await page.locator("#query-error").textContent()).toMatch(/is read-only: DELETE statements are refused/);
     expect(count()).toBe(before);
     expect(dialogs).toEqual([]);
   });

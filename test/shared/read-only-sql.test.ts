@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { checkReadOnlySql } from "../../../runner/web/sql-check.ts";
+import { checkReadOnlySql } from "../../shared/read-only-sql.ts";
 
-describe("the SQL console's statement check", () => {
+describe("the read-only statement check", () => {
   it.each([
     ["DELETE FROM resource_share_increments", /DELETE statements are refused/],
     ["update claude_identities set active = 0", /UPDATE statements are refused/],

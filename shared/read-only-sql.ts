@@ -1,8 +1,10 @@
 /**
- * The SQL console's statement check. The connection is query-only already
- * (writes fail inside SQLite); this check comes first so that a person gets
- * a plain answer ("DELETE is refused here") instead of SQLite's, and so that
- * a libSQL server, which has no query_only setting, is protected too.
+ * The one check of "does this SQL only read": a single SELECT, WITH or
+ * VALUES statement. Used by the SQL console (before anything else, so a
+ * person gets a plain answer such as "DELETE statements are refused" instead
+ * of SQLite's) and by every read-only connection to a libSQL server, which
+ * has no query_only setting (readOnly.ts). The connections themselves are
+ * read-only as well; this is the first wall, not the only one.
  */
 
 export type SqlCheck = { ok: true; sql: string } | { ok: false; message: string };
@@ -54,12 +56,12 @@ export function checkReadOnlySql(input: string): SqlCheck {
   if (keyword === "PRAGMA")
     return {
       ok: false,
-      message: "PRAGMA statements can change the database's settings and are refused here. Read them as tables instead, e.g. SELECT * FROM pragma_table_info('resource_share_increments').",
+      message: "This connection is read-only: PRAGMA statements can change the database's settings and are refused here. Read them as tables instead, e.g. SELECT * FROM pragma_table_info('resource_share_increments').",
     };
   if (!READING.has(keyword))
     return {
       ok: false,
-      message: `The SQL console only reads: ${keyword || "this"} statements are refused and nothing was changed. Only SELECT, WITH and VALUES run here; make changes with the sqlite3 shell (see the README, section "The database").`,
+      message: `This connection is read-only: ${keyword || "this"} statements are refused and nothing was changed. Only SELECT, WITH and VALUES run here; make changes with the sqlite3 shell (see the README, section "The database").`,
     };
   return { ok: true, sql };
 }
