@@ -5,7 +5,18 @@ import { DAY_COLUMNS, daySumsStatement } from "./daySums.ts";
 /** Why a day is (re)closed; shown to the person running the job. */
 export type CloseReason = "requested" | "never closed" | "late reports" | "time zone changed";
 
-const COLUMNS = DAY_COLUMNS.join(", ");
+/**
+ * The DAY_COLUMNS a day's rows are written with: all but those SQLite
+ * computes itself. The original system's first version may define
+ * `total_tokens` as a generated column (pragma_table_xinfo's `hidden` is 2
+ * for VIRTUAL, 3 for STORED), which refuses any INSERT naming it, and
+ * whose value is the same sum anyway.
+ */
+async function writtenDayColumns(db: Db): Promise<string> {
+  const rs = await db.execute("SELECT name FROM pragma_table_xinfo('daily_resource_share') WHERE hidden IN (2, 3)");
+  const computed = new Set(rs.rows.map((r) => String(r.name)));
+  return DAY_COLUMNS.filter((c) => !computed.has(c)).join(", ");
+}
 
 /**
  * Closes one local day: replaces its rows in daily_resource_share with the
@@ -17,10 +28,11 @@ const COLUMNS = DAY_COLUMNS.join(", ");
  */
 export async function closeDay(db: Db, day: string, timeZone: string, closedAt: string): Promise<number> {
   const sums = daySumsStatement([day], timeZone);
+  const columns = await writtenDayColumns(db);
   const [, inserted] = await db.batch(
     [
       { sql: "DELETE FROM daily_resource_share WHERE date = ?", args: [day] },
-      { sql: `INSERT INTO daily_resource_share (${COLUMNS}, last_updated) SELECT ${COLUMNS}, ? FROM (${sums.sql})`, args: [closedAt, ...sums.args] },
+      { sql: `INSERT INTO daily_resource_share (${columns}, last_updated) SELECT ${columns}, ? FROM (${sums.sql})`, args: [closedAt, ...sums.args] },
       {
         sql: `INSERT INTO closed_days (date, time_zone, closed_at, max_increment_id, agents)
           VALUES (?, ?, ?, (SELECT coalesce(max(id), 0) FROM resource_share_increments), (SELECT count(*) FROM daily_resource_share WHERE date = ?))

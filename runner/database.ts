@@ -8,6 +8,9 @@ import { migrate } from "../shared/migrations.ts";
 /** A problem the person starting the process must fix; printed as is, exit 1. */
 export class StartupError extends Error {}
 
+/** Another process holds the database's write lock, so the schema could not be brought up to date. */
+export class DatabaseLocked extends StartupError {}
+
 /** The file path of a `file:` URL, or undefined for a server URL. */
 export function filePath(url: string): string | undefined {
   if (!url.startsWith("file:")) return undefined;
@@ -54,11 +57,14 @@ export async function openConfigured(
   {
     queryOnly = false,
     busyTimeoutMs,
+    migrationBusyTimeoutMs,
     intMode,
     settings = { url: "DATABASE_URL", token: "DATABASE_AUTH_TOKEN" },
   }: {
     queryOnly?: boolean;
     busyTimeoutMs?: number;
+    /** How long the migrations wait for another writer's lock (the default 5 s unless given). */
+    migrationBusyTimeoutMs?: number;
     intMode?: IntMode;
     /** The settings named in error messages (the copy tool's destination has its own). */
     settings?: { url: string; token: string };
@@ -70,11 +76,12 @@ export async function openConfigured(
   const options = { url: config.databaseUrl, authToken: config.databaseAuthToken, busyTimeoutMs, intMode };
   let db: Database | undefined;
   try {
-    // Migrations wait the default 5 s for other writers; a connection that
-    // wants a shorter wait (the webhook's) is opened after them.
-    db = await openDatabase({ ...options, busyTimeoutMs: undefined });
+    // Migrations wait the default 5 s for other writers (unless told
+    // otherwise); a connection that wants another wait (the webhook's) is
+    // opened after them.
+    db = await openDatabase({ ...options, busyTimeoutMs: migrationBusyTimeoutMs });
     await migrate(db.client);
-    if (!queryOnly && busyTimeoutMs === undefined) return db;
+    if (!queryOnly && busyTimeoutMs === migrationBusyTimeoutMs) return db;
     db.close();
     return await openDatabase({ ...options, queryOnly });
   } catch (err) {
@@ -91,7 +98,7 @@ function describeOpenError(err: unknown, where: string, settings: { url: string;
       `${where} is not a readable SQLite database (corrupt, or another kind of file). Nothing was changed. Restore it from a backup, or set DATABASE_URL to another file.`,
     );
   if (/BUSY|locked/i.test(text))
-    return new StartupError(`${where} is locked by another process (a long sqlite3 session?). Close it and start again.`);
+    return new DatabaseLocked(`${where} is locked by another process (a long sqlite3 session?). Close it and start again.`);
   if (/CANTOPEN|READONLY|permission/i.test(text))
     return new StartupError(`Cannot open ${where} for writing: ${e.message}. Check the file's permissions and free disk space.`);
   if (/\b(401|403)\b|Unauthorized|AUTH_JWT/i.test(text))

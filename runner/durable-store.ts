@@ -6,7 +6,7 @@ import type { Logger } from "./log.ts";
 import { withEventIds, type Spool } from "./spool.ts";
 
 export interface SpoolStatus {
-  /** "direct" while writes reach the database; "spooling" while they wait in the spool. */
+  /** "direct" while writes reach the database; "spooling" while they wait in the spool (or would, the database not being ready). */
   mode: "direct" | "spooling";
   /** Reports acknowledged but not yet in the database. */
   backlog: number;
@@ -49,7 +49,18 @@ export function durableStore(
   log: Logger,
   /** How reports are written while the database takes them; serve.ts groups concurrent ones (groupStore). */
   write: (rows: IncrementRow[]) => Promise<StoredIncrement[]> = (rows) => storeIncrements(db, rows),
+  /**
+   * Resolves once the database may be written: its migrations ran
+   * (open-when-free.ts). Until then every write goes to the spool, which is
+   * applied only afterwards, never to tables of an older schema.
+   */
+  ready?: Promise<void>,
 ): DurableStore {
+  let writable = ready === undefined;
+  void ready?.then(() => {
+    writable = true;
+    resume();
+  });
   let draining = false;
   let stopping = false;
   let loop: Promise<void> = Promise.resolve();
@@ -71,7 +82,7 @@ export function durableStore(
 
   async function store(given: IncrementRow[]): Promise<StoredIncrement[] | "spooled"> {
     const rows = mayCommitAfterFailure ? withEventIds(given) : given;
-    if (!spool.busy) {
+    if (!spool.busy && writable) {
       try {
         return await write(rows);
       } catch (err) {
@@ -86,7 +97,7 @@ export function durableStore(
   }
 
   function resume(): void {
-    if (draining || stopping || !spool.busy) return;
+    if (draining || stopping || !spool.busy || !writable) return;
     draining = true;
     loop = drain().finally(() => {
       draining = false;
@@ -165,6 +176,6 @@ export function durableStore(
     store,
     resume,
     stop,
-    status: () => ({ mode: spool.busy ? "spooling" : "direct", backlog: spool.backlog, file: spool.path }),
+    status: () => ({ mode: spool.busy || !writable ? "spooling" : "direct", backlog: spool.backlog, file: spool.path }),
   };
 }

@@ -1,7 +1,9 @@
-import { StartupError, openConfigured } from "./database.ts";
+import type { ServerType } from "@hono/node-server";
+import { StartupError } from "./database.ts";
 import { loadConfig, loggerFor } from "./environment.ts";
 import { helpText } from "./help.ts";
 import { stopOnSignals } from "./lifecycle.ts";
+import { openWhenFree } from "./open-when-free.ts";
 import { EXIT_FAULT, EXIT_REFUSED } from "./outcome.ts";
 
 /**
@@ -38,14 +40,30 @@ async function main(argv: string[]): Promise<number | undefined> {
         command === "start" ? import("./web/serve.ts") : undefined,
       ]);
       const log = loggerFor(config);
-      const database = await openConfigured(config, { busyTimeoutMs: webhookTimeoutMs(config.databaseUrl) });
-      const webhook = await startWebhook(config, database, log);
-      const viewer = web ? await web.startViewer(config, log) : undefined;
-      // Under systemd the timer closes days; `start` stands alone. Scheduled
-      // last, just before the signal handlers: a SIGTERM after its first log
-      // line always finds them.
-      const stopDaily = command === "start" ? scheduleDailyCatchUp(config, database, log) : () => {};
-      stopOnSignals(log, viewer ? [webhook.server, viewer.server] : [webhook.server], [stopDaily, webhook.close, () => viewer?.close(), () => database.close()]);
+      const { database, ready, locked } = await openWhenFree(config, log, webhookTimeoutMs(config.databaseUrl));
+      const webhook = await startWebhook(config, database, log, ready);
+      const servers = [webhook.server];
+      let viewer: { server: ServerType; close: () => void } | undefined;
+      let stopDaily = () => {};
+      // The viewer and the daily catch-up need the schema up to date: on a
+      // database locked at start they follow once the lock is released.
+      const rest = async () => {
+        viewer = web ? await web.startViewer(config, log) : undefined;
+        if (viewer) servers.push(viewer.server);
+        // Under systemd the timer closes days; `start` stands alone.
+        if (command === "start") stopDaily = scheduleDailyCatchUp(config, database, log);
+      };
+      if (!locked) await rest();
+      else {
+        if (web) log.info("the viewer starts once the database's lock is released");
+        void ready.then(rest).catch((err: unknown) => {
+          log.flush();
+          process.stderr.write(`${(err as Error).message}\n`);
+          process.exit(err instanceof StartupError ? EXIT_REFUSED : EXIT_FAULT);
+        });
+      }
+      // Registered last: a SIGTERM after the first log line always finds them.
+      stopOnSignals(log, servers, [() => stopDaily(), webhook.close, () => viewer?.close(), () => database.close()]);
       return undefined; // keeps running
     }
     case "web": {

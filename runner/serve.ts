@@ -28,9 +28,15 @@ export const webhookTimeoutMs = (databaseUrl: string): number =>
 /**
  * Starts the webhook on HOST:PORT over an open database. Checks the spool
  * first (a StartupError if unusable) and resumes applying what an earlier
- * run left in it.
+ * run left in it. Until `ready` resolves (a database locked at start, see
+ * open-when-free.ts) reports only go to the spool.
  */
-export async function startWebhook(config: Config, database: Database, log: Logger): Promise<{ server: ServerType; close: () => Promise<void> }> {
+export async function startWebhook(
+  config: Config,
+  database: Database,
+  log: Logger,
+  ready?: Promise<void>,
+): Promise<{ server: ServerType; close: () => Promise<void> }> {
   const spool = new Spool(spoolPathFor(config.databaseUrl, config.spoolDir));
   const left = spool.load();
   if (left.unreadable > 0)
@@ -43,7 +49,7 @@ export async function startWebhook(config: Config, database: Database, log: Logg
   const writer = path ? fileWriter(path, webhookTimeoutMs(config.databaseUrl), log) : undefined;
   // One connection writes reports, live and from the spool alike.
   const writes = writer ?? database.db;
-  const store = durableStore(writes, spool, log, groupStore(writes));
+  const store = durableStore(writes, spool, log, groupStore(writes), ready);
   store.resume();
   const requireTokens = tokensRequired(config.host, config.requireTokens);
   const app = createWebhookApp({

@@ -4,21 +4,11 @@ import { createLogger } from "../../runner/log.ts";
 import { parseConfig } from "../../shared/config.ts";
 import { onServer, openStore } from "../support/backends.ts";
 import { insertIncrements } from "../support/increments.ts";
-import { postJson, startRunner, type RunningProcess } from "../support/server.ts";
+import { postJson, startRunner, waitForOutput } from "../support/server.ts";
 
 const ZONE = "America/New_York";
 /** The New York calendar day of an instant. */
 const localDate = (ms: number) => new Intl.DateTimeFormat("en-CA", { timeZone: ZONE }).format(ms);
-
-async function waitForOutput(server: RunningProcess, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const m = pattern.exec(server.output());
-    if (m) return m[0];
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${server.output()}`);
-}
 
 describe("the daily catch-up's schedule", () => {
   it.each([

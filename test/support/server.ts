@@ -79,3 +79,14 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
+
+/** Waits until the process has printed a line matching `pattern`; returns the match. */
+export async function waitForOutput(server: RunningProcess, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const m = pattern.exec(server.output());
+    if (m) return m[0];
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${server.output()}`);
+}
