@@ -25,8 +25,8 @@ async function viewer() {
   return { app, close: () => db.close() };
 }
 
-/** A page's text with the quotes HTML escaping writes as entities put back. */
-const text = async (res: Response) => (await res.text()).replace(/&quot;/g, '"');
+/** A page's text with the quotes that HTML escaping writes as entities put back. */
+const text = async (res: Response) => (await res.text()).replace(/&quot;/g, '"').replace(/&#39;/g, "'");
 
 describe("the viewer's refusals", () => {
   const PAGES = [
@@ -61,6 +61,35 @@ describe("the viewer's refusals", () => {
       expect(res.status, page).toBe(200);
       await res.arrayBuffer();
     }
+    close();
+  });
+
+  it("answers 403 with a page saying why to a write that does not come from the viewer's own pages", async () => {
+    const { app, close } = await viewer();
+    const writes: [string, RequestInit][] = [
+      // curl -X POST localhost:8082/nope
+      ["/nope", { method: "POST" }],
+      // A login form posted by a script, and one posted from another site.
+      ["/login", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "password=x" }],
+      ["/logout", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://evil.example" }, body: "" }],
+      ["/login", { method: "POST", headers: { "content-type": "multipart/form-data; boundary=x", "sec-fetch-site": "cross-site" }, body: "--x--" }],
+    ];
+    for (const [path, init] of writes) {
+      const res = await app.request(`http://127.0.0.1:8082${path}`, init);
+      const body = await text(res);
+      expect(res.status, path).toBe(403);
+      expect(res.headers.get("content-type"), path).toMatch(/^text\/html/);
+      expect(body, path).toContain("<title>Refused · Resource-Share</title>");
+      expect(body, path).toContain("not sent from this viewer's own pages");
+      expect(body, path).toContain("Origin: http://127.0.0.1:8082");
+    }
+    // The viewer's own form still goes through.
+    const own = await app.request("http://127.0.0.1:8082/login", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://127.0.0.1:8082" },
+      body: "password=x&next=/daily",
+    });
+    expect(own.status).toBe(303);
     close();
   });
 });
