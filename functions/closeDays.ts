@@ -1,3 +1,4 @@
+import type { Row } from "@libsql/client";
 import type { Db } from "../shared/context.ts";
 import { daysBetween, localDay } from "../shared/time.ts";
 import { DAY_COLUMNS, daySumsStatement } from "./daySums.ts";
@@ -92,23 +93,38 @@ export async function planCatchUp(db: Db, timeZone: string, lastDay: string): Pr
     return { days, checkedThrough: newest };
   }
 
-  // Reports that arrived since the last look, bucketed by minute (zone
-  // offsets are whole minutes, so a bucket straddles at most one midnight;
-  // both of its days are checked).
-  const lateRs = await db.execute({
-    sql: `SELECT timestamp_ms / 60000 AS minute, max(id) AS newest_id FROM resource_share_increments
-      WHERE id > ? AND id <= ? AND timestamp_ms IS NOT NULL GROUP BY minute`,
-    args: [checked, newest],
-  });
-  for (const r of lateRs.rows) {
-    const minuteStart = Number(r.minute) * 60_000;
-    for (const day of new Set([localDay(minuteStart, timeZone), localDay(minuteStart + 59_999, timeZone)])) {
-      const c = closed.get(day);
-      if (day <= lastDay && c && c.zone === timeZone && Number(r.newest_id) > c.seen && !plan.has(day)) plan.set(day, "late reports");
-    }
-  }
+  // Reports that arrived since the last look.
+  const lateRs = await db.execute({ sql: lateMinutesSql("id > ? AND id <= ? AND timestamp_ms IS NOT NULL"), args: [checked, newest] });
+  const seen = new Map([...closed].filter(([day, c]) => day <= lastDay && c.zone === timeZone).map(([day, c]) => [day, c.seen]));
+  for (const day of daysWithLateReports(lateRs.rows, seen, timeZone)) if (!plan.has(day)) plan.set(day, "late reports");
   const days = [...plan].map(([date, reason]) => ({ date, reason })).sort((a, b) => (a.date < b.date ? -1 : 1));
   return { days, checkedThrough: newest };
+}
+
+/**
+ * Reports picked by `where`, bucketed by the minute they describe, each
+ * minute with the newest id among them: few rows however many reports.
+ * Read them with daysWithLateReports.
+ */
+export const lateMinutesSql = (where: string): string =>
+  `SELECT timestamp_ms / 60000 AS minute, max(id) AS newest_id FROM resource_share_increments WHERE ${where} GROUP BY minute`;
+
+/**
+ * The closed days that reports arrived for after they were closed: `seen`
+ * maps each closed day to the highest increment id its close saw. Zone
+ * offsets are whole minutes, so a minute straddles at most one midnight;
+ * both of its days are checked.
+ */
+export function daysWithLateReports(minutes: Row[], seen: Map<string, number>, timeZone: string): Set<string> {
+  const late = new Set<string>();
+  for (const r of minutes) {
+    const minuteStart = Number(r.minute) * 60_000;
+    for (const day of [localDay(minuteStart, timeZone), localDay(minuteStart + 59_999, timeZone)]) {
+      const closedWith = seen.get(day);
+      if (closedWith !== undefined && Number(r.newest_id) > closedWith) late.add(day);
+    }
+  }
+  return late;
 }
 
 /** Records that the catch-up has looked at every increment up to `id`. */

@@ -2,9 +2,10 @@ import * as v from "valibot";
 import type { Context } from "../shared/context.ts";
 import { claudeName, isoDay } from "../shared/fields.ts";
 import { invalid, ok, type FieldIssue, type Result } from "../shared/result.ts";
-import { addDays, daysBetween, localDay } from "../shared/time.ts";
+import { addDays, dayStarts, daysBetween, localDay } from "../shared/time.ts";
 import { validate } from "../shared/validate.ts";
 import { MAX_RANGE_DAYS, spanDays } from "./aggregateDay.ts";
+import { daysWithLateReports, lateMinutesSql } from "./closeDays.ts";
 import { byDayThenAgent, DAY_COLUMNS, dayRowsAsJson, parseDayRows, sumDays, type DayRow } from "./daySums.ts";
 
 const inputSchema = v.optional(
@@ -36,8 +37,8 @@ export interface DailyOutput {
 /**
  * Per-agent daily usage for a range of local days (default: the last 7,
  * today included). Closed days come from daily_resource_share; days not
- * closed (today, or a day the timer missed) are summed live from the
- * increments, so the answer is never stale.
+ * closed (today, a day the timer missed, a closed day that received late
+ * reports) are summed live from the increments, so the answer is never stale.
  * @example tsx runner invoke queryDaily '{"from":"2026-03-25","to":"2026-03-31","claude_name":"Sparkle-Orange"}'
  */
 export async function queryDaily(input: unknown, ctx: Context): Promise<Result<DailyOutput>> {
@@ -61,12 +62,21 @@ export async function queryDaily(input: unknown, ctx: Context): Promise<Result<D
   // system closed it (days before the first increment are never recomputed).
   const byAgent = name === undefined ? "" : " AND claude_name = ?";
   const closedDates = `SELECT date FROM closed_days WHERE date >= ? AND date <= ? AND time_zone = ?`;
-  const [closedRs, rowsRs] = await ctx.db.batch(
+  // A closed day that received reports after its close is live until the
+  // catch-up closes it again. Such reports are among those the catch-up has
+  // not looked at yet (aggregation_state): normally only today's. Counting
+  // those and today's share of them walks two b-trees without decoding a
+  // row; only when some are not today's are those read (lateDays). Closed
+  // days all lie before today, so a range of today alone skips all this.
+  const lastClosable = to < today ? to : addDays(today, -1);
+  const checkLate = from <= lastClosable;
+  const [fromStart, afterRange, todayStart] = checkLate ? dayStarts([from, addDays(lastClosable, 1), today], zone) : [];
+  const [closedRs, rowsRs, sinceRs] = await ctx.db.batch(
     [
       {
-        sql: `SELECT date, closed_at FROM closed_days WHERE date >= ? AND date <= ? AND time_zone = ?
+        sql: `SELECT date, closed_at, max_increment_id AS seen FROM closed_days WHERE date >= ? AND date <= ? AND time_zone = ?
           UNION ALL
-          SELECT date, max(last_updated) FROM daily_resource_share
+          SELECT date, max(last_updated), 0 FROM daily_resource_share
             WHERE date >= ? AND date <= ? AND date NOT IN (SELECT date FROM closed_days) GROUP BY date`,
         args: [from, to, zone, from, to],
       },
@@ -79,16 +89,35 @@ export async function queryDaily(input: unknown, ctx: Context): Promise<Result<D
             AND (date IN (${closedDates}) OR date NOT IN (SELECT date FROM closed_days))`),
         args: [from, to, ...(name === undefined ? [] : [name]), from, to, zone],
       },
+      ...(checkLate
+        ? [{
+            // MATERIALIZED: counted once, not once per mention of "since".
+            sql: `WITH s AS MATERIALIZED (SELECT checked_through_id AS checked,
+                (SELECT count(*) FROM resource_share_increments WHERE id > checked_through_id) AS since
+                FROM aggregation_state WHERE id = 1)
+              SELECT checked, since, CASE WHEN since > 0 THEN
+                (SELECT count(*) FROM resource_share_increments INDEXED BY increments_time WHERE timestamp_ms >= ? AND id > checked)
+                ELSE 0 END AS since_today FROM s`,
+            args: [todayStart!],
+          }]
+        : []),
     ],
     "read",
   );
   const closedAt = new Map(closedRs!.rows.map((r) => [String(r.date), r.closed_at === null ? null : String(r.closed_at)]));
+  const since = sinceRs?.rows[0];
+  const late =
+    since && Number(since.since) > Number(since.since_today)
+      ? await lateDays(ctx.db, Number(since.checked), fromStart!, afterRange!, new Map(closedRs!.rows.map((r) => [String(r.date), Number(r.seen)])), zone)
+      : new Set<string>();
+  for (const day of late) closedAt.delete(day);
   const days = daysBetween(from, to).map((date) => ({ date, closed: closedAt.has(date), closed_at: closedAt.get(date) ?? null }));
   // Days after today have no reports yet: nothing to sum.
   const liveDays = days.filter((d) => !d.closed && d.date <= today).map((d) => d.date);
   const live = liveDays.length > 0 ? await sumDays(ctx.db, liveDays, zone, name) : [];
 
-  const rows = parseDayRows(rowsRs!.rows[0]?.day_rows) as DailyRow[];
+  let rows = parseDayRows(rowsRs!.rows[0]?.day_rows) as DailyRow[];
+  if (late.size > 0) rows = rows.filter((r) => !late.has(r.date));
   for (const r of rows) r.closed = true;
   // Both lists come sorted (parseDayRows, sumDays): only their merge needs sorting again.
   if (live.length > 0) {
@@ -97,4 +126,17 @@ export async function queryDaily(input: unknown, ctx: Context): Promise<Result<D
     rows.sort(byDayThenAgent);
   }
   return ok({ time_zone: zone, today, from, to, claude_name: name ?? null, days, rows });
+}
+
+/**
+ * The closed days (`seen`: each with the highest increment id its close
+ * saw) that reports stored after increment `checked` belong to, among
+ * reports in [start, end). Reads those reports by rowid: after the snapshot
+ * queryDaily read, so a late report committed meanwhile counts too, and a
+ * day the catch-up closed again meanwhile is summed live, rightly.
+ */
+async function lateDays(db: Context["db"], checked: number, start: number, end: number, seen: Map<string, number>, timeZone: string): Promise<Set<string>> {
+  // "+": the rowid range, not the time index (which would walk the whole range).
+  const rs = await db.execute({ sql: lateMinutesSql("id > ? AND +timestamp_ms >= ? AND +timestamp_ms < ?"), args: [checked, start, end] });
+  return daysWithLateReports(rs.rows, seen, timeZone);
 }

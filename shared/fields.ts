@@ -30,7 +30,10 @@ export const claudeName = v.pipe(
 export const mode = v.picklist(["autonomy", "collaboration"], 'must be "autonomy" or "collaboration"');
 export type Mode = v.InferOutput<typeof mode>;
 
-/** A calendar day, YYYY-MM-DD, that exists (2026-02-30 does not). */
+/**
+ * A calendar day, YYYY-MM-DD, that exists (2026-02-30 and 2026-13-01 do
+ * not). The one date check: handlers use the schema, the viewer dayProblem.
+ */
 export const isoDay = v.pipe(
   v.string("must be a date as YYYY-MM-DD"),
   v.regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD"),
@@ -39,3 +42,9 @@ export const isoDay = v.pipe(
     return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
   }, "is not a real calendar day"),
 );
+
+/** What is wrong with `text` as a day, in isoDay's words ("is not a real calendar day"), or undefined if nothing is. */
+export function dayProblem(text: string): string | undefined {
+  const parsed = v.safeParse(isoDay, text);
+  return parsed.success ? undefined : parsed.issues[0].message;
+}

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { Logger } from "../log.ts";
 import { registerDaily } from "./daily.tsx";
@@ -64,6 +65,22 @@ export function createViewerApp(deps: ViewerDeps, log: Logger): Hono {
     ),
   );
   app.onError((err, c) => {
+    // hono's csrf() refuses a write whose Origin is not this viewer's by
+    // throwing a 403; it is a refusal, not a fault.
+    if (err instanceof HTTPException && err.status === 403) {
+      const origin = new URL(c.req.url).origin;
+      log.info(`viewer: ${c.req.method} ${c.req.path} refused: not sent from this viewer's pages (Origin: ${c.req.header("origin") ?? "none"})`);
+      return c.html(
+        <Page title="Refused" timeZone={tz} loggedIn={deps.access.enabled}>
+          <h1>Refused</h1>
+          <p class="error">
+            This form was not sent from this viewer's own pages (its Origin header is missing or names another site), so it was refused and
+            nothing was changed. Open the <a href="/">viewer</a> and use its forms; a script must send the header <code>Origin: {origin}</code>.
+          </p>
+        </Page>,
+        403,
+      );
+    }
     log.error(`viewer: ${c.req.method} ${c.req.path} failed: ${err.message}`);
     return c.html(
       <Page title="Error" timeZone={tz} loggedIn={deps.access.enabled}>

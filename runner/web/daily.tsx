@@ -3,14 +3,12 @@ import { DAY_COLUMNS } from "../../functions/daySums.ts";
 import { dailyRows } from "../../functions/dashboard.ts";
 import type { DailyRow } from "../../functions/queryDaily.ts";
 import * as v from "valibot";
-import { claudeName } from "../../shared/fields.ts";
+import { claudeName, dayProblem } from "../../shared/fields.ts";
 import { addDays, daysBetween, localDay } from "../../shared/time.ts";
 import type { ViewerDeps } from "./deps.ts";
 import { exportResponse, isExportFormat } from "./export.ts";
 import { Cell, Page } from "./layout.tsx";
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const isDay = (s: string) => DAY.test(s) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
 const SHOWN = 1000;
 /** What each row shows: the day's sums, and whether the day is closed or live. */
 const COLUMNS = [...DAY_COLUMNS, "closed"] as const;
@@ -25,7 +23,11 @@ function parseRange(q: Record<string, string | undefined>, today: string): { ran
   const to = (q.to ?? "").trim() || today;
   const agent = (q.agent ?? "").trim();
   const fallback = { from: addDays(today, -6), to: today, agent };
-  if (!isDay(from) || !isDay(to)) return { range: fallback, problem: '"from" and "to" must be dates written YYYY-MM-DD; showing the last 7 days.' };
+  const dayProblems = (["from", "to"] as const).flatMap((key) => {
+    const problem = dayProblem(key === "from" ? from : to);
+    return problem ? [`"${key}" ${problem}`] : [];
+  });
+  if (dayProblems.length) return { range: fallback, problem: `${dayProblems.join("; ")}; showing the last 7 days.` };
   if (from > to) return { range: fallback, problem: `"from" (${from}) is after "to" (${to}); showing the last 7 days.` };
   if (daysBetween(from, to).length > MAX_DAYS) return { range: fallback, problem: `The range is longer than ${MAX_DAYS} days; showing the last 7 days.` };
   if (agent && !v.is(claudeName, agent)) return { range: { ...fallback, agent: "" }, problem: "That is not an agent name (1 to 64 characters, no control characters); showing every agent." };

@@ -3,10 +3,20 @@ export type ExportFormat = "csv" | "json";
 
 export const isExportFormat = (s: string | undefined): s is ExportFormat => s === "csv" || s === "json";
 
-/** RFC 4180: quote a field when it holds a separator, a quote or a line break. */
+/** Text a spreadsheet would run as a formula: OWASP's list for CSV injection. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * RFC 4180: quote a field when it holds a separator, a quote or a line
+ * break. Text a spreadsheet would run as a formula (an agent named
+ * "=HYPERLINK(...)") is defused as OWASP advises: a leading single quote,
+ * and the field quoted. Numbers, negative ones included, stay numbers.
+ */
 function csvField(value: unknown): string {
   if (value === null || value === undefined) return "";
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
   const text = value instanceof ArrayBuffer ? Buffer.from(value).toString("base64") : String(value);
+  if (FORMULA_START.test(text)) return `"'${text.replace(/"/g, '""')}"`;
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

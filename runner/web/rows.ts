@@ -1,12 +1,11 @@
 import type { InValue } from "@libsql/client";
 import type { Db } from "../../shared/context.ts";
+import { dayProblem } from "../../shared/fields.ts";
 import { addDays, dayBounds } from "../../shared/time.ts";
 import { jsonRow, readJsonRow } from "../../shared/jsonRows.ts";
 import { quoteName, type TableInfo } from "./catalog.ts";
 
 export const PAGE_SIZES = [25, 50, 100, 500] as const;
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const isDay = (s: string) => DAY.test(s) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
 
 /** What a table page shows, parsed from its query string. */
 export interface TableView {
@@ -35,8 +34,9 @@ export function parseView(table: TableInfo, q: Record<string, string | undefined
   }
   const dayParam = (key: "from" | "to") => {
     const value = (q[key] ?? "").trim();
-    if (value && !isDay(value)) {
-      problems.push(`"${key}" must be a date written YYYY-MM-DD; ignored.`);
+    const problem = value ? dayProblem(value) : undefined;
+    if (problem) {
+      problems.push(`"${key}" ${problem}; ignored.`);
       return "";
     }
     return value;

@@ -32,11 +32,7 @@ describe("queryDaily", () => {
   it("returns closed days from the table and today live, in one range", async () => {
     const db = await seeded();
     expect((await aggregateDay({}, ctxAt(db.db))).ok).toBe(true);
-    // A report arrives for today, and a late one for a closed day that is not closed again yet.
-    await insertIncrements(db.db, [
-      { claude_name: "Quill-Blue", timestamp: "2026-03-30T11:00:00.000Z", mode: "autonomy", cache_read_increment: 50 },
-      { claude_name: "Quill-Blue", timestamp: "2026-03-29T12:00:00.000Z", mode: "autonomy", cache_read_increment: 600 },
-    ]);
+    await insertIncrements(db.db, [{ claude_name: "Quill-Blue", timestamp: "2026-03-30T11:00:00.000Z", mode: "autonomy", cache_read_increment: 50 }]);
     const result = await queryDaily({ from: "2026-03-28", to: "2026-03-30" }, ctxAt(db.db));
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -53,12 +49,49 @@ describe("queryDaily", () => {
       ["2026-03-30", "Quill-Blue", 50, false],
       ["2026-03-30", "Sparkle-Orange", 4000, false],
     ]);
-    // The closed day answers what the table holds (the late report waits for the catch-up)...
-    expect(db.rows("SELECT total_tokens FROM daily_resource_share WHERE date = '2026-03-29'")).toEqual([{ total_tokens: 3 }]);
-    // ...and counts it once the catch-up has closed the day again.
+  });
+
+  it("counts a late report for a closed day at once: the day is live until the catch-up closes it again", async () => {
+    const db = await seeded();
     expect((await aggregateDay({}, ctxAt(db.db))).ok).toBe(true);
-    const after = await queryDaily({ from: "2026-03-29", to: "2026-03-29", claude_name: "Quill-Blue" }, ctxAt(db.db));
-    expect(after.ok && pick(after.value.rows)).toEqual([["2026-03-29", "Quill-Blue", 600, true]]);
+    // A late report for the closed 29th (the original system's timestamp format, UTC), and one for today.
+    await insertIncrements(db.db, [
+      { claude_name: "Quill-Blue", timestamp: "2026-03-29 12:00:00", mode: "autonomy", cache_read_increment: 600, cost_delta: 0.5 },
+      { claude_name: "Quill-Blue", timestamp: "2026-03-30T11:00:00.000Z", mode: "autonomy", cache_read_increment: 50 },
+    ]);
+    const result = await queryDaily({ from: "2026-03-28", to: "2026-03-30" }, ctxAt(db.db));
+    if (!result.ok) throw new Error(result.error.message);
+    expect(result.value.days.map((d) => [d.date, d.closed, d.closed_at === null])).toEqual([
+      ["2026-03-28", true, false],
+      ["2026-03-29", false, true],
+      ["2026-03-30", false, true],
+    ]);
+    expect(pick(result.value.rows)).toEqual([
+      ["2026-03-28", "Quill-Blue", 20, true],
+      ["2026-03-28", "Sparkle-Orange", 100, true],
+      ["2026-03-29", "Quill-Blue", 600, false],
+      ["2026-03-29", "Sparkle-Orange", 3, false],
+      ["2026-03-30", "Quill-Blue", 50, false],
+      ["2026-03-30", "Sparkle-Orange", 4000, false],
+    ]);
+    // A range without the 29th keeps its closed days.
+    const before = await queryDaily({ from: "2026-03-28", to: "2026-03-28" }, ctxAt(db.db));
+    expect(before.ok && before.value.days.map((d) => [d.date, d.closed])).toEqual([["2026-03-28", true]]);
+    // One agent's figures, as /resource/daily?claude_name= asks: the day is live for it too.
+    const one = await queryDaily({ from: "2026-03-29", to: "2026-03-29", claude_name: "Quill-Blue" }, ctxAt(db.db));
+    expect(one.ok && pick(one.value.rows)).toEqual([["2026-03-29", "Quill-Blue", 600, false]]);
+    // The table still holds the old figure; the catch-up closes the day again with the same figures.
+    expect(db.rows("SELECT total_tokens FROM daily_resource_share WHERE date = '2026-03-29'")).toEqual([{ total_tokens: 3 }]);
+    const catchUp = await aggregateDay({}, ctxAt(db.db));
+    expect(catchUp.ok && catchUp.value.days).toEqual([{ date: "2026-03-29", reason: "late reports", rows: 2 }]);
+    const after = await queryDaily({ from: "2026-03-28", to: "2026-03-30" }, ctxAt(db.db));
+    if (!after.ok) throw new Error(after.error.message);
+    expect(after.value.days.map((d) => [d.date, d.closed])).toEqual([
+      ["2026-03-28", true],
+      ["2026-03-29", true],
+      ["2026-03-30", false],
+    ]);
+    expect(pick(after.value.rows)).toEqual(pick(result.value.rows).map(([date, name, tokens]) => [date, name, tokens, date !== "2026-03-30"]));
   });
 
   it("sums days that were never closed live, and defaults to the last 7 days with today", async () => {

