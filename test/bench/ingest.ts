@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { dirname } from "node:path";
 import { openDatabase } from "../../shared/db.ts";
-import { spawnListening, type RunningProcess } from "../support/process.ts";
+import { freeLoopbackPorts, spawnListening, type RunningProcess } from "../support/process.ts";
 import { deployedArguments } from "./deployed.ts";
 import { startSqld } from "../support/sqld.ts";
 import { body, family, reports } from "./family.ts";
@@ -41,9 +41,10 @@ const PATH = "/resource-share/increment";
  * The webhook as deployed: node's arguments as the systemd unit gives them,
  * access log on (into `logFile`, as journald would take it).
  */
-export function startWebhook(env: Record<string, string>, logFile: string): Promise<RunningProcess> {
+export async function startWebhook(env: Record<string, string>, logFile: string): Promise<RunningProcess> {
+  const [port] = await freeLoopbackPorts(1);
   return spawnListening(deployedArguments("resource-share-server.service"), {
-    env: { PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    env: { PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
     keepOutput: false,
     logFile,
   });
