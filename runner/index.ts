@@ -1,5 +1,5 @@
 import { StartupError, openConfigured } from "./database.ts";
-import { loadConfig, loggerFor } from "./environment.ts";
+import { checkListenAddresses, loadConfig, loggerFor } from "./environment.ts";
 import { helpText } from "./help.ts";
 import { stopOnSignals } from "./lifecycle.ts";
 import { EXIT_FAULT, EXIT_REFUSED } from "./outcome.ts";
@@ -31,6 +31,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     }
     case "serve":
     case "start": {
+      await checkListenAddresses(config, command === "start" ? ["HOST", "WEB_HOST"] : ["HOST"]);
       // Loaded together, before anything starts: start-up does not pause halfway to compile the viewer.
       const [{ startWebhook, webhookTimeoutMs }, { scheduleDailyCatchUp }, web] = await Promise.all([
         import("./serve.ts"),
@@ -49,6 +50,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       return undefined; // keeps running
     }
     case "web": {
+      await checkListenAddresses(config, ["WEB_HOST"]);
       const { startViewer } = await import("./web/serve.ts");
       const log = loggerFor(config);
       const viewer = await startViewer(config, log);
