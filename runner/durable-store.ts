@@ -49,6 +49,12 @@ export function durableStore(
   log: Logger,
   /** How reports are written while the database takes them; serve.ts groups concurrent ones (groupStore). */
   write: (rows: IncrementRow[]) => Promise<StoredIncrement[]> = (rows) => storeIncrements(db, rows),
+  /**
+   * Puts what the spool applied on the disk before the spool lets go of it
+   * (a file's WAL sync; serve.ts). Until then the spool is the reports' only
+   * copy that survives a power loss.
+   */
+  beforeEmptying: () => Promise<void> = async () => {},
 ): DurableStore {
   let draining = false;
   let stopping = false;
@@ -102,6 +108,17 @@ export function durableStore(
     for (;;) {
       if (stopping) return;
       if (spool.entries.length === 0) {
+        const onDisk = await beforeEmptying().then(
+          () => true,
+          (err: unknown) => {
+            log.error(`cannot write the database's WAL to disk after applying the spool (${(err as Error).message}); keeping the spool file ${spool.path} and trying again. Check the disk (dmesg).`);
+            return false;
+          },
+        );
+        if (!onDisk) {
+          await sleep(MAX_PROBE_MS);
+          continue;
+        }
         const emptied = await spool.emptyIfDrained().catch((err: unknown) => {
           log.error(`cannot empty the spool file ${spool.path} after applying it (${(err as Error).message}); will retry. Its entries are in the database already and replaying them stores nothing twice.`);
           return false;
