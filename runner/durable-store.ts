@@ -31,6 +31,23 @@ export interface DurableStore {
   status(): SpoolStatus;
 }
 
+export interface DurableStoreOptions {
+  /** How reports are written while the database takes them; serve.ts groups concurrent ones (groupStore). */
+  write?: (rows: IncrementRow[]) => Promise<StoredIncrement[]>;
+  /**
+   * Resolves once the database may be written: its migrations ran
+   * (open-when-free.ts). Until then every write goes to the spool, which is
+   * applied only afterwards, never to tables of an older schema.
+   */
+  ready?: Promise<void>;
+  /**
+   * Puts what the spool applied on the disk before the spool lets go of it
+   * (a file's WAL sync; serve.ts). Until then the spool is the reports' only
+   * copy that survives a power loss.
+   */
+  beforeEmptying?: () => Promise<void>;
+}
+
 /** Rows applied per transaction while draining: big enough to catch up fast, small enough to keep the loop responsive. */
 const DRAIN_ROWS = 500;
 const FIRST_PROBE_MS = 50;
@@ -47,14 +64,11 @@ export function durableStore(
   db: Writes,
   spool: Spool,
   log: Logger,
-  /** How reports are written while the database takes them; serve.ts groups concurrent ones (groupStore). */
-  write: (rows: IncrementRow[]) => Promise<StoredIncrement[]> = (rows) => storeIncrements(db, rows),
-  /**
-   * Resolves once the database may be written: its migrations ran
-   * (open-when-free.ts). Until then every write goes to the spool, which is
-   * applied only afterwards, never to tables of an older schema.
-   */
-  ready?: Promise<void>,
+  {
+    write = (rows) => storeIncrements(db, rows),
+    ready,
+    beforeEmptying = async () => {},
+  }: DurableStoreOptions = {},
 ): DurableStore {
   let writable = ready === undefined;
   void ready?.then(() => {
@@ -113,6 +127,17 @@ export function durableStore(
     for (;;) {
       if (stopping) return;
       if (spool.entries.length === 0) {
+        const onDisk = await beforeEmptying().then(
+          () => true,
+          (err: unknown) => {
+            log.error(`cannot write the database's WAL to disk after applying the spool (${(err as Error).message}); keeping the spool file ${spool.path} and trying again. Check the disk (dmesg).`);
+            return false;
+          },
+        );
+        if (!onDisk) {
+          await sleep(MAX_PROBE_MS);
+          continue;
+        }
         const emptied = await spool.emptyIfDrained().catch((err: unknown) => {
           log.error(`cannot empty the spool file ${spool.path} after applying it (${(err as Error).message}); will retry. Its entries are in the database already and replaying them stores nothing twice.`);
           return false;

@@ -1,6 +1,6 @@
 import type { ServerType } from "@hono/node-server";
 import { StartupError } from "./database.ts";
-import { loadConfig, loggerFor } from "./environment.ts";
+import { checkListenAddresses, loadConfig, loggerFor } from "./environment.ts";
 import { helpText } from "./help.ts";
 import { stopOnSignals } from "./lifecycle.ts";
 import { openWhenFree } from "./open-when-free.ts";
@@ -33,6 +33,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     }
     case "serve":
     case "start": {
+      await checkListenAddresses(config, command === "start" ? ["HOST", "WEB_HOST"] : ["HOST"]);
       // Loaded together, before anything starts: start-up does not pause halfway to compile the viewer.
       const [{ startWebhook, webhookTimeoutMs }, { scheduleDailyCatchUp }, web] = await Promise.all([
         import("./serve.ts"),
@@ -41,7 +42,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       ]);
       const log = loggerFor(config);
       const { database, ready, locked } = await openWhenFree(config, log, webhookTimeoutMs(config.databaseUrl));
-      const webhook = await startWebhook(config, database, log, ready);
+      const webhook = await startWebhook(config, database, log, { ready });
       const servers = [webhook.server];
       let viewer: { server: ServerType; close: () => void } | undefined;
       let stopDaily = () => {};
@@ -67,6 +68,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       return undefined; // keeps running
     }
     case "web": {
+      await checkListenAddresses(config, ["WEB_HOST"]);
       const { startViewer } = await import("./web/serve.ts");
       const log = loggerFor(config);
       const viewer = await startViewer(config, log);

@@ -1,5 +1,7 @@
 import { serve, type ServerType } from "@hono/node-server";
-import type { Config } from "../shared/config.ts";
+import type { IncrementRow } from "../functions/report.ts";
+import type { StoredIncrement } from "../functions/store.ts";
+import type { Config, Durability } from "../shared/config.ts";
 import type { Database } from "../shared/db.ts";
 import { tokensRequired } from "./auth.ts";
 import { filePath, watchDatabaseFile } from "./database.ts";
@@ -10,7 +12,7 @@ import { groupStore } from "./group-commit.ts";
 import { listening } from "./lifecycle.ts";
 import type { Logger } from "./log.ts";
 import { Spool, spoolPathFor } from "./spool.ts";
-import { walFlusher } from "./wal-flusher.ts";
+import { walFlusher, type WalFlusher, type WalFlusherOptions } from "./wal-flusher.ts";
 import { createWebhookApp } from "./webhook.ts";
 
 /**
@@ -35,7 +37,15 @@ export async function startWebhook(
   config: Config,
   database: Database,
   log: Logger,
-  ready?: Promise<void>,
+  {
+    ready,
+    syncWal,
+  }: {
+    /** Resolves once the migrations ran (open-when-free.ts); reports are spooled until then. */
+    ready?: Promise<void>;
+    /** fs.fdatasync for the WAL; a test passes one it can watch and hold. */
+    syncWal?: WalFlusherOptions["sync"];
+  } = {},
 ): Promise<{ server: ServerType; close: () => Promise<void> }> {
   const spool = new Spool(spoolPathFor(config.databaseUrl, config.spoolDir));
   const left = spool.load();
@@ -46,10 +56,14 @@ export async function startWebhook(
   // statements prepared (file-connection.ts), to a server through the client;
   // concurrent requests' reports are stored by one INSERT (group commit).
   const path = filePath(config.databaseUrl);
-  const writer = path ? fileWriter(path, webhookTimeoutMs(config.databaseUrl), log) : undefined;
+  const writer = path ? fileWriter(path, webhookTimeoutMs(config.databaseUrl), log, config.durability, syncWal) : undefined;
   // One connection writes reports, live and from the spool alike.
   const writes = writer ?? database.db;
-  const store = durableStore(writes, spool, log, groupStore(writes), ready);
+  const store = durableStore(writes, spool, log, {
+    write: onDisk(groupStore(writes), writer, config.durability),
+    ready,
+    ...(writer ? { beforeEmptying: writer.synced } : {}),
+  });
   store.resume();
   const requireTokens = tokensRequired(config.host, config.requireTokens);
   const app = createWebhookApp({
@@ -75,24 +89,54 @@ export async function startWebhook(
   };
 }
 
+type FileWriter = FileConnection & Pick<WalFlusher, "synced"> & { walPath: string };
+
+/**
+ * DURABILITY=full: a write resolves (and its report is answered 200) only
+ * once its commit is on the disk. The wait is outside the group commit: a
+ * failed sync must not make groupCalls store the rows again, and the next
+ * group commits while this one's sync runs, to be written out by the next
+ * sync, which every report committed meanwhile shares. On a libSQL server
+ * the server decides when a commit is on its disk.
+ */
+function onDisk(
+  write: (rows: IncrementRow[]) => Promise<StoredIncrement[]>,
+  writer: FileWriter | undefined,
+  durability: Durability,
+): (rows: IncrementRow[]) => Promise<StoredIncrement[]> {
+  if (writer === undefined || durability !== "full") return write;
+  return async (rows) => {
+    const stored = await write(rows);
+    await writer.synced().catch((err: Error) => {
+      throw new Error(`the report was committed, but writing the WAL ${writer.walPath} to disk failed (${err.message}); it is not known to survive a power loss. Check the disk (dmesg).`);
+    });
+    return stored;
+  };
+}
+
 /**
  * The webhook's own connection to a database file, its statements kept
- * prepared, its WAL written out behind the commits so that checkpoints find
- * little left to sync (wal-flusher.ts).
+ * prepared. With DURABILITY=normal its WAL is written out behind the commits
+ * so that checkpoints find little left to sync (wal-flusher.ts); with full,
+ * each group of commits is synced before its reports are answered (onDisk),
+ * which leaves the background flusher nothing to do.
  */
-function fileWriter(path: string, busyTimeoutMs: number, log: Logger): FileConnection {
+function fileWriter(path: string, busyTimeoutMs: number, log: Logger, durability: Durability, sync: WalFlusherOptions["sync"]): FileWriter {
   const flusher = walFlusher(path, {
+    sync,
     onError: (err) =>
-      log.warn(`cannot write the WAL file ${path}-wal out to disk in the background (${err.message}); reports are still stored, but checkpoints will hold up the webhook longer. Check the disk (dmesg) and its free space.`),
+      log.warn(`cannot write the WAL file ${path}-wal out to disk (${err.message}); reports are still stored, but checkpoints will hold up the webhook longer${durability === "full" ? " and reports are answered 500 while it fails" : ""}. Check the disk (dmesg) and its free space.`),
   });
   const connection = openFileConnection(path, {
     busyTimeoutMs,
     cacheKib: WEBHOOK_CACHE_KIB,
     walAutocheckpoint: WEBHOOK_WAL_AUTOCHECKPOINT,
-    afterCommit: flusher.committed,
+    afterCommit: durability === "full" ? undefined : flusher.committed,
   });
   return {
     ...connection,
+    walPath: `${path}-wal`,
+    synced: flusher.synced,
     close() {
       foldWal(connection, path, log);
       connection.close();

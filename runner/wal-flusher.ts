@@ -6,6 +6,13 @@ export const WAL_FLUSH_MS = 50;
 export interface WalFlusher {
   /** A commit was made: the WAL is written out within the interval, by one sync for all commits until then. */
   committed(): void;
+  /**
+   * Resolves once every commit made before the call is on the disk: by a
+   * sync that starts after the call, at once unless one is running, and
+   * shared by every caller until it starts (group commit of the syncs).
+   * Rejects when that sync fails.
+   */
+  synced(): Promise<void>;
   close(): void;
 }
 
@@ -42,26 +49,36 @@ export function walFlusher(databasePath: string, { everyMs = WAL_FLUSH_MS, onErr
   let dirty = false;
   let closed = false;
   let warned = false;
+  // Callers of synced() waiting for a sync that has not started yet.
+  let next: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | undefined;
 
   const schedule = () => {
     if (timer === undefined && !closed) timer = setTimeout(flush, everyMs).unref();
   };
 
   function flush(): void {
+    clearTimeout(timer);
     timer = undefined;
     if (closed) return;
     if (syncing) return schedule();
+    const waiting = next;
+    next = undefined;
     try {
       fd ??= openSync(walPath, "r");
     } catch (err) {
+      waiting?.reject(err as Error);
       return fail(err as Error);
     }
     dirty = false;
     syncing = true;
     sync(fd, (err) => {
       syncing = false;
-      if (err) fail(err);
+      if (err) {
+        waiting?.reject(err);
+        fail(err);
+      } else waiting?.resolve();
       if (closed) release();
+      else if (next) flush();
       else if (dirty) schedule();
     });
   }
@@ -83,8 +100,26 @@ export function walFlusher(databasePath: string, { everyMs = WAL_FLUSH_MS, onErr
       dirty = true;
       schedule();
     },
+    synced() {
+      if (closed) return Promise.reject(new Error(`the WAL file ${walPath} is closed`));
+      if (next === undefined) {
+        let resolve!: () => void;
+        let reject!: (err: Error) => void;
+        const promise = new Promise<void>((res, rej) => {
+          resolve = res;
+          reject = rej;
+        });
+        next = { promise, resolve, reject };
+      }
+      const { promise } = next;
+      // A running sync may have missed this caller's commit: the next one starts when it ends.
+      if (!syncing) flush();
+      return promise;
+    },
     close() {
       closed = true;
+      next?.reject(new Error(`the WAL file ${walPath} was closed before it was written to disk`));
+      next = undefined;
       clearTimeout(timer);
       timer = undefined;
       // A sync in flight keeps the descriptor until it ends.

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { isTimeZone } from "./time.ts";
+import { canonicalTimeZone, isTimeZone } from "./time.ts";
 
 /**
  * Every setting, with defaults that work out of the box. The runner calls
@@ -22,7 +22,12 @@ export interface Config {
   spoolDir: string | undefined;
   /** Writes need an agent's token even on a loopback address. */
   requireTokens: boolean;
+  /** When the webhook answers 200: "normal" once committed, "full" once the commit is on the disk (see the README, "Reliability"). */
+  durability: Durability;
 }
+
+export const DURABILITIES = ["normal", "full"] as const;
+export type Durability = (typeof DURABILITIES)[number];
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -35,12 +40,46 @@ const port = (name: string) =>
     v.regex(/^\d+$/, `${name} must be a port number from 1 to 65535`),
     v.transform(Number),
     v.number(),
-    // 0 asks the system for any free port (the tests use it).
-    v.minValue(0, `${name} must be a port number from 1 to 65535`),
+    // 0 would listen on whatever port the system picks, which no client could find.
+    v.minValue(1, `${name} must be a port number from 1 to 65535`),
     v.maxValue(65535, `${name} must be a port number from 1 to 65535`),
   );
 
-const nonEmpty = (name: string, what: string) => v.pipe(v.string(), v.minLength(1, `${name} must be ${what}`));
+const HOST_NAME = /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+/**
+ * What is wrong with an address to listen on, or undefined: it must be an
+ * IP address or a host name. Without this check, 999.1.1.1 reaches
+ * getaddrinfo as a name and fails with ENOTFOUND, naming no setting.
+ * Whether a name resolves is checked at start (runner/environment.ts).
+ */
+export function addressProblem(host: string): string | undefined {
+  if (/^[\d.]+$/.test(host)) {
+    const parts = host.split(".");
+    if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p)))
+      return "must be an IPv4 address of four numbers from 0 to 255 separated by dots, e.g. 127.0.0.1";
+    if (parts.some((p) => Number(p) > 255)) return "must be an IPv4 address: each of its four numbers must be from 0 to 255";
+    return undefined;
+  }
+  if (host.includes(":")) {
+    try {
+      new URL(`http://[${host}]/`);
+      return undefined;
+    } catch {
+      return "must be an IPv6 address such as ::1 (this is not one)";
+    }
+  }
+  return HOST_NAME.test(host) ? undefined : "must be an IP address or a host name (letters, digits, hyphens and dots), e.g. 127.0.0.1";
+}
+
+const listenAddress = (name: string) =>
+  v.pipe(
+    v.string(),
+    v.check(
+      (host) => addressProblem(host) === undefined,
+      (issue) => `${name} ${addressProblem(String(issue.input))}`,
+    ),
+  );
 
 function envSchema(machineZone: () => string) {
   return v.object({
@@ -53,13 +92,18 @@ function envSchema(machineZone: () => string) {
     ),
     DATABASE_AUTH_TOKEN: v.optional(v.string()),
     COPY_TO_AUTH_TOKEN: v.optional(v.string()),
-    HOST: v.optional(nonEmpty("HOST", "an address to listen on, e.g. 127.0.0.1"), "127.0.0.1"),
+    HOST: v.optional(listenAddress("HOST"), "127.0.0.1"),
     PORT: v.optional(port("PORT"), "8765"),
-    WEB_HOST: v.optional(nonEmpty("WEB_HOST", "an address to listen on, e.g. 127.0.0.1"), "127.0.0.1"),
+    WEB_HOST: v.optional(listenAddress("WEB_HOST"), "127.0.0.1"),
     WEB_PORT: v.optional(port("WEB_PORT"), "8082"),
     WEB_PASSWORD: v.optional(v.string()),
     RESOURCE_SHARE_TZ: v.optional(
-      v.pipe(v.string(), v.check(isTimeZone, "RESOURCE_SHARE_TZ must be an IANA time zone such as Europe/London")),
+      v.pipe(
+        v.string(),
+        v.check(isTimeZone, "RESOURCE_SHARE_TZ must be an IANA time zone such as Europe/London"),
+        // One zone, one name: "utc" and "UTC" must not count as a change of zone.
+        v.transform((name) => canonicalTimeZone(name)!),
+      ),
       machineZone,
     ),
     LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`), "info"),
@@ -76,6 +120,10 @@ function envSchema(machineZone: () => string) {
     ),
     SPOOL_DIR: v.optional(v.string()),
     REQUIRE_TOKENS: v.optional(v.picklist(["0", "1"], "REQUIRE_TOKENS must be 1 (writes need a token) or 0"), "0"),
+    DURABILITY: v.optional(
+      v.picklist(DURABILITIES, "DURABILITY must be normal (a 200 once committed) or full (a 200 once the commit is on the disk)"),
+      "normal",
+    ),
   });
 }
 
@@ -114,6 +162,7 @@ export function parseConfig(env: Record<string, string | undefined>, machineZone
       copyToAuthToken: e.COPY_TO_AUTH_TOKEN,
       spoolDir: e.SPOOL_DIR,
       requireTokens: e.REQUIRE_TOKENS === "1",
+      durability: e.DURABILITY,
     },
   };
 }

@@ -23,22 +23,30 @@ let listedZones: Set<string> | undefined;
 const UTC_NAMES = ["UTC", "Etc/UTC", "GMT", "Etc/GMT"];
 
 /**
- * Whether ICU knows the zone. A name in ICU's list of canonical zones, or
- * UTC, is looked up; only another name (an alias such as US/Pacific) is
- * tried on a formatter. The first formatter makes node map some 6 MB of
- * ICU's locale data, which a process that never computes a day (the webhook
- * while it only stores reports) then does without.
+ * The zone's canonical name, as ICU resolves it, or undefined when ICU does
+ * not know it: "utc" and "Etc/UTC" are "UTC", "europe/berlin" is
+ * "Europe/Berlin", "US/Pacific" is "America/Los_Angeles". Days are
+ * remembered with their zone (closed_days.zone), so one zone must have one
+ * name: "utc" and "UTC" are not a change of zone.
+ *
+ * A name in ICU's list of canonical zones, or UTC, is looked up; only
+ * another name (an alias, another case) is tried on a formatter. The first
+ * formatter makes node map some 6 MB of ICU's locale data, which a process
+ * that never computes a day (the webhook while it only stores reports) then
+ * does without.
  */
-export function isTimeZone(name: string): boolean {
+export function canonicalTimeZone(name: string): string | undefined {
   listedZones ??= new Set([...Intl.supportedValuesOf("timeZone"), ...UTC_NAMES]);
-  if (listedZones.has(name)) return true;
+  if (listedZones.has(name)) return UTC_NAMES.includes(name) ? "UTC" : name;
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: name });
-    return true;
+    return new Intl.DateTimeFormat("en-US", { timeZone: name }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return undefined;
   }
 }
+
+/** Whether ICU knows the zone (by any of its names; see canonicalTimeZone). */
+export const isTimeZone = (name: string): boolean => canonicalTimeZone(name) !== undefined;
 
 /** The local calendar day (YYYY-MM-DD) of an instant. */
 export function localDay(at: Date | number, timeZone: string): string {

@@ -14,7 +14,8 @@
 #   --group NAME       default clap-users
 #   --data-dir DIR     where the database lives (default: PREFIX/data); the only writable path
 #   --env-file FILE    settings file (default: /etc/resource-share/resource-share.env)
-#   --time-zone ZONE   zone of the timer's midnight (default: RESOURCE_SHARE_TZ from the settings file, else the machine's)
+#   --time-zone ZONE   zone of the timer's midnight (default: RESOURCE_SHARE_TZ from the settings file, else the machine's);
+#                      checked as the service checks RESOURCE_SHARE_TZ. After changing RESOURCE_SHARE_TZ, run this again.
 #   --node PATH        node binary (default: the one on PATH)
 set -euo pipefail
 
@@ -78,11 +79,39 @@ done
 node_major="$("$node" -p 'process.versions.node.split(".")[0]')"
 (( node_major >= 20 )) || die "$node is Node.js $node_major; Resource-Share needs 20 or later (give --node)"
 
-if [[ -z $zone && -r $env_file ]]; then
-  zone="$(sed -n 's/^RESOURCE_SHARE_TZ=//p' "$env_file" | tail -n 1 | tr -d '"'"'" )"
+# The zone's name as the service takes it (shared/time.ts, the same code):
+# canonical, or nothing when the service would refuse it.
+canonical_zone() {
+  (cd "$prefix" && "$node" --import tsx --input-type=module -e '
+    import { canonicalTimeZone } from "./shared/time.ts";
+    const zone = canonicalTimeZone(process.argv[1]);
+    if (zone === undefined) process.exit(1);
+    process.stdout.write(zone);' "$1")
+}
+
+env_zone=""
+if [[ -r $env_file ]]; then
+  env_zone="$(sed -n 's/^RESOURCE_SHARE_TZ=//p' "$env_file" | tail -n 1 | tr -d '"'"'" )"
+fi
+zone_from="--time-zone"
+if [[ -z $zone && -n $env_zone ]]; then zone="$env_zone"; zone_from="RESOURCE_SHARE_TZ in $env_file"; fi
+# Checked before anything is written: systemd refuses a timer whose zone it does not know.
+if [[ -n $zone ]]; then
+  [[ -d $prefix/node_modules/tsx ]] || die "$prefix/node_modules is missing: run 'npm ci' in $prefix first (the time zone is checked with the service's own code)"
+  given="$zone"
+  zone="$(canonical_zone "$given")" \
+    || die "$zone_from: \"$given\" is not a time zone the service knows; give an IANA zone such as Europe/London or UTC (timedatectl list-timezones). Nothing was written."
+  if command -v systemd-analyze >/dev/null && ! systemd-analyze calendar "*-*-* 00:00:00 $zone" >/dev/null 2>&1; then
+    die "$zone_from: systemd does not know the time zone $zone (no /usr/share/zoneinfo/$zone?); install the tzdata package or choose another zone. Nothing was written."
+  fi
+  if [[ $zone_from == --time-zone && -n $env_zone && "$(canonical_zone "$env_zone" || true)" != "$zone" ]]; then
+    die "--time-zone $zone differs from RESOURCE_SHARE_TZ=$env_zone in $env_file: the timer would close days at midnight in one zone while the services count them in the other. Set RESOURCE_SHARE_TZ=$zone there first (or leave out --time-zone). Nothing was written."
+  fi
 fi
 # No zone: the timer uses the machine's local time, as the services do.
 calendar_zone="${zone:+ $zone}"
+# The timer's midnight is written into it: a new RESOURCE_SHARE_TZ needs the units rendered again.
+zone_note="The daily timer runs at 00:00 ${zone:-machine local time}. After changing RESOURCE_SHARE_TZ in $env_file, run this script again (it renders the timer for the new zone), then restart the services."
 
 # A home directory hidden by ProtectHome=yes could not be read or written.
 protect_home=yes
@@ -114,6 +143,7 @@ render_to() {
 if [[ $action == render ]]; then
   render_to "$render_dir"
   echo "Rendered ${UNITS[*]} into $render_dir"
+  echo "$zone_note"
   exit 0
 fi
 
@@ -136,6 +166,7 @@ if [[ ! -e $env_file ]]; then
   cat > "$env_file" <<SETTINGS
 # Settings for the Resource-Share services; see the README, section "Configuration".
 # After a change: sudo systemctl restart resource-share-server resource-share-web
+# After changing RESOURCE_SHARE_TZ: run systemd/install.sh again first (the timer's midnight is in its unit).
 DATABASE_URL=file:$data_dir/resource_tracking.db
 RESOURCE_SHARE_TZ=${zone:-$machine_zone}
 HOST=127.0.0.1
@@ -154,4 +185,5 @@ systemctl enable "${STARTED[@]}"
 # restart, not start: a re-install must bring running services onto the new units.
 systemctl restart "${STARTED[@]}"
 echo "Installed and started: ${STARTED[*]}"
+echo "$zone_note"
 echo "Check: systemctl status resource-share-server; systemctl list-timers resource-share-daily-aggregate.timer"

@@ -1,5 +1,5 @@
 import { addDays } from "../../shared/time.ts";
-import { spawnListening } from "../support/process.ts";
+import { freeLoopbackPorts, spawnListening } from "../support/process.ts";
 import { deployedArguments } from "./deployed.ts";
 import { median } from "./median.ts";
 import type { History } from "./history.ts";
@@ -35,8 +35,9 @@ async function timedGet(url: string): Promise<number> {
  * full run) read to the end while the viewer's memory is sampled.
  */
 export async function benchViewer(h: History, timeZone: string, exportDays: number, log: (line: string) => void): Promise<ViewerResults> {
+  const [port] = await freeLoopbackPorts(1);
   const viewer = await spawnListening(deployedArguments("resource-share-web.service"), {
-    env: { WEB_PORT: "0", WEB_HOST: "127.0.0.1", DATABASE_URL: `file:${h.path}`, RESOURCE_SHARE_TZ: timeZone, LOG_LEVEL: "info" },
+    env: { WEB_PORT: String(port), WEB_HOST: "127.0.0.1", DATABASE_URL: `file:${h.path}`, RESOURCE_SHARE_TZ: timeZone, LOG_LEVEL: "info" },
     keepOutput: false,
     logFile: `${h.path}.viewer.log`,
     timeoutMs: 60_000,

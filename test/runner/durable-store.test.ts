@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { IncrementRow } from "../../functions/report.ts";
 import type { Writes } from "../../functions/store.ts";
@@ -67,5 +67,35 @@ describe("the durable store's spool loop", () => {
     expect(sqlite3Rows(db.path, "SELECT claude_name, cache_read_increment FROM resource_share_increments")).toEqual([
       { claude_name: "Spooled-Agent", cache_read_increment: 42 },
     ]);
+  });
+
+  it("empties the spool only once the rows it applied are on the disk (the WAL synced)", async () => {
+    const db = await openTestDatabase();
+    const writer = openFileConnection(db.path, { busyTimeoutMs: 20 });
+    onTestFinished(() => writer.close());
+    const spoolPath = `${db.path}.spool`;
+    const spool = new Spool(spoolPath);
+    spool.load();
+    let syncs = 0;
+    let letSyncEnd = () => {};
+    const store = durableStore(writer, spool, quiet(), { beforeEmptying: () => {
+      syncs++;
+      return new Promise<void>((done) => (letSyncEnd = done));
+    } });
+    onTestFinished(async () => {
+      letSyncEnd();
+      await store.stop();
+      await spool.close();
+    });
+
+    const lock = await holdWriteLock(db.path);
+    expect(await store.store([report])).toBe("spooled");
+    await lock.release();
+    // Applied to the database, but the sync has not ended: the spool keeps its copy.
+    await expect.poll(() => sqlite3Rows(db.path, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 1 }]);
+    await expect.poll(() => syncs).toBe(1);
+    expect(statSync(spoolPath).size).toBeGreaterThan(0);
+    letSyncEnd();
+    await expect.poll(() => statSync(spoolPath).size).toBe(0);
   });
 });

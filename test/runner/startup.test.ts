@@ -9,13 +9,34 @@ import { postJson, runRunner, startRunner } from "../support/server.ts";
 const lines = (text: string) => text.trim().split("\n");
 
 describe("starting the webhook", () => {
-  it.each(["http", "70000"])("PORT=%s stops it with exit 1 and one line naming PORT, creating nothing", async (port) => {
+  it.each(["http", "70000", "0"])("PORT=%s stops it with exit 1 and one line naming PORT, creating nothing", async (port) => {
     const dir = tempDir();
     const run = await runRunner(["serve"], { PORT: port, DATABASE_URL: `file:${join(dir, "rs.db")}` });
     expect(run.code).toBe(1);
-    expect(lines(run.stderr)[0]).toMatch(/^Invalid setting: PORT must be a port number/);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/^Invalid setting: PORT must be a port number from 1 to 65535 .*See the README, section "Configuration"\.$/)]);
     expect(run.stderr).toContain(JSON.stringify(port));
     expect(run.stdout).toBe("");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("refuses an IPv4 HOST with a number over 255 in one line naming HOST, creating nothing", async () => {
+    const dir = tempDir();
+    const run = await runRunner(["serve"], { HOST: "999.1.1.1", DATABASE_URL: `file:${join(dir, "rs.db")}` });
+    expect(run.code).toBe(1);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/^Invalid setting: HOST must be an IPv4 address: each of its four numbers must be from 0 to 255 \(got "999\.1\.1\.1"\)/)]);
+    expect(run.stderr).not.toContain("ENOTFOUND");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.each([
+    ["serve", "HOST"],
+    ["web", "WEB_HOST"],
+  ])("runner %s refuses a %s name that does not resolve, naming the setting, creating nothing", async (command, setting) => {
+    const dir = tempDir();
+    // .invalid never resolves (RFC 6761).
+    const run = await runRunner([command], { [setting]: "no-such-host.invalid", DATABASE_URL: `file:${join(dir, "rs.db")}` });
+    expect(run.code).toBe(1);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(new RegExp(`^Invalid setting: ${setting}: the name "no-such-host\\.invalid" does not resolve`))]);
     expect(readdirSync(dir)).toEqual([]);
   });
 

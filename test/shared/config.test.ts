@@ -21,6 +21,7 @@ describe("parseConfig", () => {
         replayWindowDays: 30,
         spoolDir: undefined,
         requireTokens: false,
+        durability: "normal",
       },
     });
     expect(DEFAULT_DATABASE_URL).toBe("file:data/resource_tracking.db");
@@ -58,6 +59,7 @@ describe("parseConfig", () => {
         RESOURCE_SHARE_REPLAY_DAYS: "7",
         SPOOL_DIR: "/var/spool/resource-share",
         REQUIRE_TOKENS: "1",
+        DURABILITY: "full",
         UNRELATED: "ignored",
       },
       machineZone,
@@ -77,6 +79,7 @@ describe("parseConfig", () => {
         replayWindowDays: 7,
         spoolDir: "/var/spool/resource-share",
         requireTokens: true,
+        durability: "full",
       },
     });
   });
@@ -87,7 +90,16 @@ describe("parseConfig", () => {
     ["PORT", "65536"],
     ["PORT", "-1"],
     ["PORT", "80.5"],
+    ["PORT", "0"],
     ["WEB_PORT", "eighty"],
+    ["WEB_PORT", "0"],
+    ["HOST", "999.1.1.1"],
+    ["HOST", "10.0.1"],
+    ["HOST", "not a host"],
+    ["HOST", "::g"],
+    ["WEB_HOST", "192.168.1.256"],
+    ["DURABILITY", "fsync"],
+    ["DURABILITY", "FULL"],
     ["RESOURCE_SHARE_TZ", "Mars/Olympus_Mons"],
     ["LOG_LEVEL", "verbose"],
     ["RESOURCE_SHARE_REPLAY_DAYS", "0"],
@@ -105,6 +117,29 @@ describe("parseConfig", () => {
     expect(parsed.message).toMatch(new RegExp(`^Invalid setting: ${name}\\b`));
     // The message says what would be right, not only that it is wrong.
     expect(parsed.message).toMatch(/must/);
+  });
+
+  it("stores RESOURCE_SHARE_TZ by its canonical name, so that utc and UTC are one zone, not a change of zone", () => {
+    const zoneOf = (name: string) => {
+      const parsed = parseConfig({ RESOURCE_SHARE_TZ: name }, machineZone);
+      return parsed.ok ? parsed.config.timeZone : parsed.message;
+    };
+    expect(["utc", "UTC", "Etc/UTC", "etc/utc", "GMT"].map(zoneOf)).toEqual(["UTC", "UTC", "UTC", "UTC", "UTC"]);
+    expect(["europe/berlin", "EUROPE/BERLIN", "Europe/Berlin"].map(zoneOf)).toEqual(["Europe/Berlin", "Europe/Berlin", "Europe/Berlin"]);
+    // An alias is stored as the zone ICU resolves it to, the name the machine's own zone is given by too.
+    expect(zoneOf("US/Pacific")).toBe(new Intl.DateTimeFormat("en-US", { timeZone: "America/Los_Angeles" }).resolvedOptions().timeZone);
+  });
+
+  it("says which number of an IPv4 HOST is out of range, naming HOST", () => {
+    expect(parseConfig({ HOST: "999.1.1.1" }, machineZone)).toEqual({
+      ok: false,
+      message: 'Invalid setting: HOST must be an IPv4 address: each of its four numbers must be from 0 to 255 (got "999.1.1.1")',
+    });
+  });
+
+  it("takes IP addresses and host names to listen on", () => {
+    for (const host of ["0.0.0.0", "127.0.0.1", "255.255.255.255", "::", "::1", "fe80::1", "localhost", "box-7.example.org", "example.org."])
+      expect(parseConfig({ HOST: host, WEB_HOST: host }, machineZone)).toMatchObject({ ok: true, config: { host, webHost: host } });
   });
 
   it("names the bad variable even when others are fine", () => {

