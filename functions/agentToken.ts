@@ -13,6 +13,10 @@ import { validate } from "../shared/validate.ts";
 
 const agentInput = v.object({ claude_name: claudeName });
 
+// A name that never reported is most often a typo: issuing would register
+// it, and it would show as an agent from then on. Only on request.
+const issueInput = v.object({ claude_name: claudeName, register: v.optional(v.boolean(), false) });
+
 export interface IssuedToken {
   status: "success";
   claude_name: string;
@@ -31,21 +35,30 @@ function newToken(): string {
 }
 
 /**
- * Issues a new token for an agent (registering the agent if new); any earlier
- * token of that agent stops working.
+ * Issues a new token for a known agent (one that has reported or was
+ * registered); any earlier token of that agent stops working. A new agent
+ * is registered only with `"register": true`.
  * @example tsx runner invoke issueToken '{"claude_name":"Sparkle-Orange"}'
  */
 export async function issueToken(input: unknown, ctx: Context): Promise<Result<IssuedToken>> {
-  const parsed = validate(agentInput, input);
+  const parsed = validate(issueInput, input);
   if (!parsed.ok) return parsed;
   const name = parsed.value.claude_name;
   const token = newToken();
-  const now = ctx.now().toISOString();
-  await ctx.db.execute({
-    sql: `INSERT INTO claude_identities (name, first_seen, last_seen, active, token_hash) VALUES (?, ?, NULL, 1, ?)
-          ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash`,
-    args: [name, now, await hashToken(token)],
-  });
+  const hash = await hashToken(token);
+  if (parsed.value.register)
+    await ctx.db.execute({
+      sql: `INSERT INTO claude_identities (name, first_seen, last_seen, active, token_hash) VALUES (?, ?, NULL, 1, ?)
+            ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash`,
+      args: [name, ctx.now().toISOString(), hash],
+    });
+  else {
+    const rs = await ctx.db.execute({ sql: "UPDATE claude_identities SET token_hash = ? WHERE name = ?", args: [hash, name] });
+    if (rs.rowsAffected === 0) {
+      const message = `no agent named ${JSON.stringify(name)} has reported yet; check the spelling (names are case-sensitive), or add "register": true to register a new agent`;
+      return fail("not_found", `claude_name: ${message}. No token was issued.`, [{ field: "claude_name", message }]);
+    }
+  }
   return ok({
     status: "success",
     claude_name: name,

@@ -62,7 +62,7 @@ export const handlers = {
   },
   issueToken: {
     run: issueToken,
-    description: "Issue an agent's write token (shown once; replaces any earlier one).",
+    description: 'Issue an agent\'s write token (shown once; replaces any earlier one). For an agent that never reported, add "register": true.',
     example: '{"claude_name":"Sparkle-Orange"}',
   },
   revokeToken: {

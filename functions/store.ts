@@ -32,18 +32,41 @@ function bySize(build: (n: number) => string): (n: number) => string {
   return (n) => (n > MEMO_ROWS ? build(n) : (built[n] ??= build(n)));
 }
 
-const register = bySize(
-  (n) => `INSERT INTO claude_identities (name, first_seen, last_seen, active) VALUES ${values(n, "(?, ?, ?, 1)")}
-  ON CONFLICT (name) DO UPDATE SET last_seen = max(coalesce(last_seen, ''), excluded.last_seen), active = 1`,
-);
+const ON_AGENT = `ON CONFLICT (name) DO UPDATE SET last_seen = max(coalesce(last_seen, ''), excluded.last_seen), active = 1`;
 
-const insertRows = (n: number) => `INSERT INTO resource_share_increments (${COLUMNS.join(", ")})
-  VALUES ${values(n, `(${COLUMNS.map(() => "?").join(", ")})`)}
-  ON CONFLICT (claude_name, event_id) WHERE event_id IS NOT NULL DO NOTHING`;
+const register = bySize((n) => `INSERT INTO claude_identities (name, first_seen, last_seen, active) VALUES ${values(n, "(?, ?, ?, 1)")}
+  ${ON_AGENT}`);
+
+/**
+ * A repeated event id must change nothing: not the agent's last_seen, and
+ * not the AUTOINCREMENT counters either, which an INSERT moves for every
+ * row it tries, even one that ON CONFLICT then skips or turns into an
+ * update. So rows with event ids are filtered before they are tried: only
+ * those whose (agent, event id) is not stored yet reach the INSERT, and only
+ * they register their agent. `notStored` is that test, one seek on the
+ * unique index increments_event. (A new report of a known agent still moves
+ * claude_identities' counter through the upsert: a gap in ids nobody reads.)
+ */
+const notStored = (name: string, eventId: string) => `NOT EXISTS (SELECT 1 FROM resource_share_increments AS i
+    WHERE i.claude_name = ${name} AND i.event_id = ${eventId} AND i.event_id IS NOT NULL)`;
+
+/** Agents of rows with event ids: (name, received_at, event_id) per row, registered by their new reports only. */
+const registerNew = bySize((n) => `INSERT INTO claude_identities (name, first_seen, last_seen, active)
+  SELECT v.column1, min(v.column2), max(v.column2), 1 FROM (VALUES ${values(n, "(?, ?, ?)")}) AS v
+  WHERE ${notStored("v.column1", "v.column3")}
+  GROUP BY v.column1
+  ${ON_AGENT}`);
+
+const ROW = `(${COLUMNS.map(() => "?").join(", ")})`;
+const column = (c: (typeof COLUMNS)[number]) => `v.column${COLUMNS.indexOf(c) + 1}`;
+
 /** Rows without event ids: every one is inserted, so its id follows from the last one's. */
-const insertPlain = bySize(insertRows);
-/** Rows with event ids: which were inserted and which were repeats is told by the rows it returns. */
-const insertReturning = bySize((n) => `${insertRows(n)}
+const insertPlain = bySize((n) => `INSERT INTO resource_share_increments (${COLUMNS.join(", ")}) VALUES ${values(n, ROW)}`);
+/** Rows with event ids: new ones only, told from repeats by the rows it returns. */
+const insertReturning = bySize((n) => `INSERT INTO resource_share_increments (${COLUMNS.join(", ")})
+  SELECT ${COLUMNS.map(column).join(", ")} FROM (VALUES ${values(n, ROW)}) AS v
+  WHERE ${notStored(column("claude_name"), column("event_id"))}
+  ON CONFLICT (claude_name, event_id) WHERE event_id IS NOT NULL DO NOTHING
   RETURNING id, claude_name, event_id`);
 
 // A join, not \`(claude_name, event_id) IN (VALUES ...)\`: SQLite answers
@@ -81,10 +104,14 @@ export async function storeIncrements(db: Writes, rows: IncrementRow[]): Promise
   const chunks: IncrementRow[][] = [];
   for (let at = 0; at < rows.length; at += CHUNK) chunks.push(rows.slice(at, at + CHUNK));
   const withEvents = chunks.map((chunk) => chunk.some((r) => r.event_id !== null));
-  const statements = chunks.flatMap((chunk, i) => [
-    registerAgents(chunk),
-    { sql: (withEvents[i] ? insertReturning : insertPlain)(chunk.length), args: chunk.flatMap((r) => COLUMNS.map((c) => r[c])) },
-  ]);
+  const statements = chunks.flatMap((chunk, i) => {
+    if (!withEvents[i]) return [registerAgents(chunk), { sql: insertPlain(chunk.length), args: chunk.flatMap((r) => COLUMNS.map((c) => r[c])) }];
+    const firsts = firstOfEachEvent(chunk);
+    return [
+      { sql: registerNew(firsts.length), args: firsts.flatMap((r) => [r.claude_name, r.received_at, r.event_id]) },
+      { sql: insertReturning(firsts.length), args: firsts.flatMap((r) => COLUMNS.map((c) => r[c])) },
+    ];
+  });
   const results = await db.batch(statements, "write");
   const stored: StoredIncrement[] = [];
   for (const [i, chunk] of chunks.entries()) {
@@ -101,6 +128,22 @@ function numbered(chunk: IncrementRow[], inserted: ResultSet): StoredIncrement[]
     throw new Error(`storeIncrements: ${inserted.rowsAffected} of ${chunk.length} reports without event ids were inserted (at ${chunk[0]!.claude_name}); the ids answered would be wrong`);
   const first = Number(last) - chunk.length + 1;
   return chunk.map((r, i) => ({ id: first + i, duplicate: false, timestamp: r.timestamp, cache_read_increment: r.cache_read_increment }));
+}
+
+/**
+ * The chunk without the later reports of an event id it already holds: the
+ * first is stored (or found stored), the rest are its duplicates and must
+ * not be tried, nor move the agent's last_seen.
+ */
+function firstOfEachEvent(chunk: IncrementRow[]): IncrementRow[] {
+  const seen = new Set<string>();
+  return chunk.filter((r) => {
+    if (r.event_id === null) return true;
+    const key = eventKey(r.claude_name, r.event_id);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** One upsert per agent in the chunk: first seen at its earliest report, last seen at its latest. */

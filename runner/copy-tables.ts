@@ -91,11 +91,99 @@ export interface CopyProgress {
   skipped: number;
 }
 
+/** Every stored column of a table, and its rowid when that is what chunks are cut by. */
+const selectRows = (shape: TableShape) =>
+  `SELECT ${shape.key === "rowid" ? "rowid AS rowid, " : ""}${shape.columns.map(quote).join(", ")} FROM ${quote(shape.name)}`;
+
+/** What a destination row is matched to a source row by: the declared key, else the rowid the copy carries over. */
+const matchColumns = (shape: TableShape) => (shape.primaryKey.length > 0 ? shape.primaryKey : ["rowid"]);
+
+const keyOf = (row: Row, match: string[]) => match.map((c) => `${typeof row[c]}:${String(row[c])}`).join("\u0000");
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a instanceof ArrayBuffer && b instanceof ArrayBuffer) return Buffer.from(a).equals(Buffer.from(b));
+  // An integer and a real are the same value when equal as numbers, as SQLite's IS compares them.
+  if (typeof a === "bigint" && typeof b === "number") return Number.isInteger(b) && BigInt(b) === a;
+  if (typeof a === "number" && typeof b === "bigint") return sameValue(b, a);
+  return a === b;
+}
+
+const showValue = (v: unknown) =>
+  v === null || v === undefined ? "NULL" : typeof v === "string" ? JSON.stringify(v) : v instanceof ArrayBuffer ? `a ${v.byteLength}-byte blob` : String(v);
+
+export interface ForeignRows {
+  /** Destination rows that are neither the source's row with the same key nor a row the migrations create. */
+  count: number;
+  /** The first of them, described for a person. */
+  example?: string;
+}
+
+/**
+ * Which of the destination's rows did not come from this source. Checked for
+ * every table before anything is written, because the copy's upsert would
+ * otherwise overwrite them and still verify (same counts, same sums).
+ *
+ * A resumed copy is recognised by what a copy leaves behind: each chunk lands
+ * whole, so an earlier run from the same source left only rows equal, column
+ * by column, to the source's row with the same key (the declared primary
+ * key; the rowid for a table without one, which the copy carries over). The
+ * one other kind of row allowed is one the migrations create in every new
+ * database (aggregation_state's), recognised by equality with the same row
+ * of `seed`, a freshly migrated empty database: the source's values replace
+ * it. Anything else (a key the source lacks, or a row that differs) is
+ * another database's data, or the source changed since the earlier run.
+ * Counts and sums alone cannot tell these apart; rows can.
+ */
+export async function foreignRows(from: Db, to: Db, seed: Db, shape: TableShape, chunkRows: number): Promise<ForeignRows> {
+  const match = matchColumns(shape);
+  const select = selectRows(shape);
+  const index = (rows: Row[]) => new Map(rows.map((r) => [keyOf(r, match), r]));
+  const seeded = index((await seed.execute(select)).rows);
+  const found: ForeignRows = { count: 0 };
+  const key = quote(shape.key);
+  let last: InValue | undefined;
+  for (;;) {
+    const chunk = await to.execute({
+      sql: `${select} ${last === undefined ? "" : `WHERE ${key} > ?`} ORDER BY ${key} LIMIT ?`,
+      args: last === undefined ? [chunkRows] : [last, chunkRows],
+    });
+    if (chunk.rows.length === 0) break;
+    const one = `(${match.map(() => "?").join(", ")})`;
+    const lookup =
+      match.length === 1
+        ? `${quote(match[0]!)} IN (${chunk.rows.map(() => "?").join(", ")})`
+        : `(${match.map(quote).join(", ")}) IN (VALUES ${chunk.rows.map(() => one).join(", ")})`;
+    const theirs = index(
+      (await from.execute({ sql: `${select} WHERE ${lookup}`, args: chunk.rows.flatMap((r: Row) => match.map((c) => r[c] as InValue)) })).rows,
+    );
+    for (const row of chunk.rows) {
+      const k = keyOf(row, match);
+      const source = theirs.get(k);
+      const differs = (other: Row) => shape.columns.filter((c) => !sameValue(row[c], other[c]));
+      if (source && differs(source).length === 0) continue;
+      const seed = seeded.get(k);
+      if (seed && differs(seed).length === 0) continue;
+      found.count++;
+      if (found.example) continue;
+      const which = match.map((c) => `${c} ${showValue(row[c])}`).join(", ");
+      found.example = source
+        ? `${which}: ${differs(source)
+            .slice(0, 3)
+            .map((c) => `${c} ${showValue(row[c])} there, ${showValue(source[c])} in the source`)
+            .join("; ")}`
+        : `${which} is not in the source`;
+    }
+    last = chunk.rows[chunk.rows.length - 1]![shape.key] as InValue;
+    if (chunk.rows.length < chunkRows) break;
+  }
+  return found;
+}
+
 /**
  * The INSERT for one chunk. A row whose key the destination already holds
- * is overwritten with the source's values when they differ (the migrations
- * seed some rows, such as aggregation_state's, that the source's must
- * replace) and left alone when identical, so a rerun writes nothing twice
+ * is overwritten with the source's values when they differ (only rows the
+ * migrations seed, such as aggregation_state's, can: foreignRows refused any
+ * other before the copy began) and left alone when identical, so a rerun writes nothing twice
  * and `changes` counts what was really copied.
  */
 function insertSql(shape: TableShape, rows: number): { sql: string; cols: string[] } {
@@ -127,9 +215,8 @@ export async function copyTable(
   shape: TableShape,
   { chunkRows, onChunk }: { chunkRows: number; onChunk: (p: CopyProgress) => void },
 ): Promise<CopyProgress> {
-  const t = quote(shape.name);
   const key = quote(shape.key);
-  const select = `SELECT ${shape.key === "rowid" ? "rowid AS rowid, " : ""}${shape.columns.map(quote).join(", ")} FROM ${t}`;
+  const select = selectRows(shape);
   const progress: CopyProgress = { copied: 0, skipped: 0 };
   let last: InValue | undefined;
   for (;;) {

@@ -1,7 +1,7 @@
 import type { Config } from "../shared/config.ts";
-import type { Database } from "../shared/db.ts";
-import { schemaVersion } from "../shared/migrations.ts";
-import { copyTable, dataTables, sameSum, tableShape, tableTotals, type TableShape, type TableTotals } from "./copy-tables.ts";
+import { openDatabase, type Database } from "../shared/db.ts";
+import { migrate, schemaVersion } from "../shared/migrations.ts";
+import { copyTable, dataTables, foreignRows, sameSum, tableShape, tableTotals, type TableShape, type TableTotals } from "./copy-tables.ts";
 import { filePath, openConfigured, StartupError } from "./database.ts";
 import { EXIT_FAULT, EXIT_OK, EXIT_REFUSED } from "./outcome.ts";
 
@@ -11,6 +11,7 @@ Copies every row of the database in DATABASE_URL into the database at URL
 (a file: path or a libSQL server), gives the destination its schema through
 the same migrations, then checks row counts and sums table by table.
 Run again (after an interruption), it writes only what the destination lacks.
+A destination holding rows that are not this source's is refused, unchanged.
 The destination's token, if it needs one, comes from COPY_TO_AUTH_TOKEN.
 
   tsx runner copy --to http://db-host:8080              embedded file -> server
@@ -93,7 +94,7 @@ export async function copyCommand(config: Config, args: string[]): Promise<numbe
     if (report.mismatches.length > 0) {
       process.stderr.write(
         `The copy does not match the source:\n  ${report.mismatches.join("\n  ")}\n` +
-          "Was something writing to either database during the copy, or did the destination hold other data? " +
+          "Was something writing to either database during the copy? " +
           "Stop the services, copy into an empty database, and run the copy again.\n",
       );
       return EXIT_FAULT;
@@ -125,13 +126,19 @@ async function copyAll(from: Database, to: Database, chunkRows: number, say: (li
   const missing = sourceTables.filter((t) => !destTables.has(t));
   if (missing.length > 0)
     throw new StartupError(`The destination has no table ${missing.join(", ")}: the source was made by another program or a newer version. Nothing was copied.`);
-  const lines: string[] = [];
-  const mismatches: string[] = [];
+  const shapes: TableShape[] = [];
   for (const name of sourceTables) {
     const shape = await tableShape(from.db, name);
     const destShape = await tableShape(to.db, name);
     const absent = shape.columns.filter((c) => !destShape.columns.includes(c));
-    if (absent.length > 0) throw new StartupError(`The destination's table ${name} has no column ${absent.join(", ")}. Nothing more was copied.`);
+    if (absent.length > 0) throw new StartupError(`The destination's table ${name} has no column ${absent.join(", ")}. Nothing was copied.`);
+    shapes.push(shape);
+  }
+  await refuseForeignRows(from, to, shapes, chunkRows, say);
+  const lines: string[] = [];
+  const mismatches: string[] = [];
+  for (const shape of shapes) {
+    const name = shape.name;
     const total = (await tableTotals(from.db, shape)).rows;
     let shown = Date.now();
     const result = await copyTable(from.db, to.db, shape, {
@@ -153,6 +160,35 @@ async function copyAll(from: Database, to: Database, chunkRows: number, say: (li
       ? "Verified: every table has the same row count and the same sums in both databases."
       : `NOT verified: ${mismatches.length} difference(s), listed on stderr.`;
   return { text: `${header}\n${lines.join("\n")}\n${verdict}\n`, mismatches };
+}
+
+/**
+ * Refuses, before anything is written, a destination holding rows this
+ * source did not put there (see foreignRows): the copy would overwrite them.
+ */
+async function refuseForeignRows(from: Database, to: Database, shapes: TableShape[], chunkRows: number, say: (line: string) => void): Promise<void> {
+  // What the migrations alone put in a new database: rows a destination may hold that the source replaces.
+  const seed = await openDatabase({ url: "file::memory:", intMode: "bigint" });
+  const found: string[] = [];
+  try {
+    await migrate(seed.client);
+    for (const shape of shapes) {
+      const f = await foreignRows(from.db, to.db, seed.db, shape, chunkRows);
+      if (f.count > 0) found.push(`${shape.name}: ${f.count.toLocaleString("en")} row(s); the first, ${f.example}`);
+    }
+  } finally {
+    seed.close();
+  }
+  if (found.length === 0) {
+    say("the destination holds nothing but rows of this source (none, or an earlier copy's)");
+    return;
+  }
+  throw new StartupError(
+    "The destination already holds rows that are not this source's, and the copy would overwrite them:\n" +
+      `  ${found.join("\n  ")}\n` +
+      "Nothing was written. Copy into an empty database (a new file, or a new database on the server). " +
+      "If the destination is an earlier copy of this source, the source changed since (were the services running?): copy into an empty database too.",
+  );
 }
 
 function compare(shape: TableShape, a: TableTotals, b: TableTotals): string[] {

@@ -71,6 +71,39 @@ describe("storeIncrements", () => {
     ]);
   });
 
+  it("changes nothing for a repeated event id, alone or in a batch: no row, no id used up, last_seen where it was", async () => {
+    const db = await openStore();
+    const later = (minutes: number) => `2026-03-01T${String(10 + Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}:00.000Z`;
+    const [e1, e2] = await storeIncrements(db.db, [row({ event_id: "e1" }), row({ event_id: "e2", claude_name: "Quiet-Teal" })]);
+    const state = () => ({
+      counters: db.rows("SELECT name, seq FROM sqlite_sequence ORDER BY name"),
+      agents: db.rows("SELECT id, name, first_seen, last_seen FROM claude_identities ORDER BY id"),
+      rows: db.rows("SELECT id, claude_name, event_id, received_at FROM resource_share_increments ORDER BY id"),
+    });
+    const before = state();
+
+    const [single] = await storeIncrements(db.db, [row({ event_id: "e1", received_at: later(60) })]);
+    expect(single).toMatchObject({ id: e1!.id, duplicate: true });
+    expect(state()).toEqual(before);
+    const batch = await storeIncrements(db.db, [
+      row({ event_id: "e2", claude_name: "Quiet-Teal", received_at: later(61) }),
+      row({ event_id: "e1", received_at: later(62) }),
+      row({ event_id: "e1", received_at: later(63) }),
+    ]);
+    expect(batch.map((s) => [s.id, s.duplicate])).toEqual([[e2!.id, true], [e1!.id, true], [e1!.id, true]]);
+    expect(state()).toEqual(before);
+
+    // Beside a new report, repeats (stored before, or earlier in the same batch) still move nothing.
+    const mixed = await storeIncrements(db.db, [
+      row({ event_id: "e1", received_at: later(70) }),
+      row({ event_id: "e3", received_at: later(65) }),
+      row({ event_id: "e3", received_at: later(80) }),
+    ]);
+    expect(mixed.map((s) => [s.id, s.duplicate])).toEqual([[e1!.id, true], [e2!.id + 1, false], [e2!.id + 1, true]]);
+    expect(db.rows("SELECT seq FROM sqlite_sequence WHERE name = 'resource_share_increments'")).toEqual([{ seq: e2!.id + 1 }]);
+    expect(db.rows("SELECT last_seen FROM claude_identities WHERE name = 'Sparkle-Orange'")).toEqual([{ last_seen: later(65) }]);
+  });
+
   it("stores a backlog larger than one statement holds, all of it", async () => {
     const db = await openStore();
     const rows = Array.from({ length: 1203 }, (_, i) => row({ cache_read_increment: i, event_id: i % 2 ? `ev-${i}` : null }));

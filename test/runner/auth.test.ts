@@ -8,8 +8,9 @@ import { runInvoke, startRunner } from "../support/server.ts";
 
 const rows = (path: string) => sqlite3Rows<{ n: number }>(path, "SELECT count(*) AS n FROM resource_share_increments")[0]!.n;
 
+/** A token for an agent that has not reported yet (with tokens required, it cannot before it has one). */
 async function issue(env: Record<string, string>, name: string): Promise<string> {
-  const out = await runInvoke("issueToken", JSON.stringify({ claude_name: name }), env);
+  const out = await runInvoke("issueToken", JSON.stringify({ claude_name: name, register: true }), env);
   expect(out.code).toBe(0);
   return JSON.parse(out.stdout).token as string;
 }
@@ -70,6 +71,33 @@ describe("who may write", () => {
     }
     expect(server.output()).toMatch(/WARN 401 POST \/resource-share\/increment: unknown or revoked token/);
   }, 180_000); // four CLI runs besides the server
+
+  it("refuses a token for a name that never reported, naming claude_name, unless asked to register it", async () => {
+    const path = tempDatabasePath();
+    const env = { DATABASE_URL: `file:${path}` };
+    expect((await runInvoke("ingest", JSON.stringify(report("Sparkle-Orange")), env)).code).toBe(0);
+    const agents = () => sqlite3Rows(path, "SELECT name, token_hash IS NOT NULL AS has_token FROM claude_identities ORDER BY name");
+
+    const typo = await runInvoke("issueToken", '{"claude_name":"Sparkle-Ornage"}', env);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('claude_name: no agent named "Sparkle-Ornage" has reported yet; check the spelling');
+    expect(typo.stderr).toContain('"register": true');
+    expect(JSON.parse(typo.stdout)).toMatchObject({ status: "error", error: "not_found", issues: [{ field: "claude_name" }] });
+    expect(agents()).toEqual([{ name: "Sparkle-Orange", has_token: 0 }]);
+
+    // A known agent needs no flag; a new one is registered when asked.
+    const known = await runInvoke("issueToken", '{"claude_name":"Sparkle-Orange"}', env);
+    expect(known.code, known.stderr).toBe(0);
+    const fresh = await runInvoke("issueToken", '{"claude_name":"Quiet-Teal","register":true}', env);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(agents()).toEqual([
+      { name: "Quiet-Teal", has_token: 1 },
+      { name: "Sparkle-Orange", has_token: 1 },
+    ]);
+    const hash = (name: string) => sqlite3Rows<{ h: string }>(path, `SELECT token_hash AS h FROM claude_identities WHERE name = '${name}'`)[0]!.h;
+    expect(hash("Sparkle-Orange")).toBe(createHash("sha256").update(JSON.parse(known.stdout).token).digest("hex"));
+    expect(hash("Quiet-Teal")).toBe(createHash("sha256").update(JSON.parse(fresh.stdout).token).digest("hex"));
+  });
 
   it("keeps the existing token-less clients working on loopback, but checks a token that is sent", async () => {
     const path = tempDatabasePath();

@@ -105,21 +105,74 @@ describe("runner copy", () => {
     }
   });
 
-  it("reports a mismatch and exits 2 when the destination holds rows the source does not", async () => {
+  it("refuses a libSQL server holding rows the source does not, writing nothing to it", async () => {
     const source = seededDatabase();
     const server = await startSqld();
     const other = await runInvoke("ingest", '{"claude_name":"Someone-Else","cache_read_increment":5,"mode":"autonomy"}', { DATABASE_URL: server.url });
     expect(other.code, other.stderr).toBe(0);
     const reader = await openDatabase({ url: server.url });
     await reader.client.execute("UPDATE resource_share_increments SET id = 99999 WHERE claude_name = 'Someone-Else'");
-    reader.close();
+    const everything = async () =>
+      Promise.all(TABLES.map(async (t) => (await reader.client.execute(`SELECT * FROM ${t} ORDER BY rowid`)).rows.map((r) => ({ ...r }))));
+    const before = await everything();
 
     const r = await runRunner(["copy", "--to", server.url], { DATABASE_URL: `file:${source}` });
-    expect(r.code).toBe(2);
-    expect(r.stdout).toContain("NOT verified");
-    expect(r.stderr).toContain("resource_share_increments: 1,201 rows in the source, 1,202 in the copy");
-    expect(r.stderr).toMatch(/resource_share_increments\.cache_read_increment: sum \S+ in the source, \S+ in the copy/);
-    expect(r.stderr).toContain("copy into an empty database");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    // Its identity took id 1, which the source gives Sparkle-Orange.
+    expect(r.stderr).toContain('claude_identities: 1 row(s); the first, id 1: name "Someone-Else" there, "Sparkle-Orange" in the source');
+    expect(r.stderr).toContain("resource_share_increments: 1 row(s); the first, id 99999 is not in the source");
+    expect(r.stderr).toContain("Nothing was written. Copy into an empty database");
+    expect(await everything()).toEqual(before);
+    reader.close();
+  });
+
+  it("refuses a file destination with another agent's report under the source's id, as the README's first user met it, changing nothing", async () => {
+    const [source, destination] = [tempDatabasePath(), tempDatabasePath()];
+    expect((await runInvoke("ingest", '{"claude_name":"Src","cache_read_increment":5,"mode":"autonomy"}', { DATABASE_URL: `file:${source}` })).code).toBe(0);
+    expect((await runInvoke("ingest", '{"claude_name":"Other","cache_read_increment":7,"mode":"autonomy"}', { DATABASE_URL: `file:${destination}` })).code).toBe(0);
+    const before = TABLES.map((t) => dump(destination, t));
+
+    const r = await runRunner(["copy", "--to", `file:${destination}`], { DATABASE_URL: `file:${source}` });
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain("Verified");
+    expect(r.stderr).toContain('resource_share_increments: 1 row(s); the first, id 1: claude_name "Other" there, "Src" in the source');
+    expect(TABLES.map((t) => dump(destination, t))).toEqual(before);
+    expect(sqlite3(destination, "SELECT claude_name FROM resource_share_increments").trim()).toBe("Other");
+  });
+
+  it("refuses a destination with more rows than the source before replacing the ones they share", async () => {
+    const source = seededDatabase();
+    const destination = seededDatabase();
+    // The destination is another history that shares the source's first ids, and goes further.
+    sqlite3(destination, "UPDATE resource_share_increments SET cache_read_increment = cache_read_increment + 1 WHERE id = 600");
+    sqlite3(destination, "INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment) VALUES ('Elsewhere', '2026-11-28T10:00:00Z', 'autonomy', 3)");
+    const before = TABLES.map((t) => dump(destination, t));
+
+    const r = await runRunner(["copy", "--to", `file:${destination}`, "--chunk", "100"], { DATABASE_URL: `file:${source}` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/resource_share_increments: 2 row\(s\); the first, id 600: cache_read_increment \d+ there, \d+ in the source/);
+    expect(TABLES.map((t) => dump(destination, t))).toEqual(before);
+  });
+
+  it("carries on from an interrupted copy: the rows it wrote and the migrations' own row are taken as its own", async () => {
+    const source = seededDatabase();
+    const destination = tempDatabasePath();
+    expect((await runRunner(["copy", "--to", `file:${destination}`], { DATABASE_URL: `file:${source}` })).code).toBe(0);
+    // What a run stopped in resource_share_increments leaves: its first chunks (ids up to 500, 7 deleted), nothing of the later tables
+    // but the row the migrations created.
+    sqlite3(
+      destination,
+      `DELETE FROM resource_share_increments WHERE id > 500; DELETE FROM daily_resource_share; DELETE FROM fair_allocations;
+       DELETE FROM closed_days; UPDATE aggregation_state SET checked_through_id = 0`,
+    );
+
+    const again = await runRunner(["copy", "--to", `file:${destination}`, "--chunk", "100"], { DATABASE_URL: `file:${source}` });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("Verified");
+    expect(again.stderr).toContain("resource_share_increments: 702 rows copied, 499 already there");
+    expect(again.stderr).toContain("aggregation_state: 1 rows copied, 0 already there");
+    for (const table of TABLES) expect(dump(destination, table), table).toBe(dump(source, table));
   });
 
   it("refuses a copy onto itself, without a destination, with a bad chunk or to an unreachable server, changing nothing", async () => {

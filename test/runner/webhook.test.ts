@@ -291,6 +291,35 @@ describe("POST /resource-share/increment: idempotency", () => {
     expect(rowsOf("Idem-Changed")).toEqual([expect.objectContaining({ cache_read_increment: 70, timestamp: at })]);
   });
 
+  it("changes nothing for a resent report, single or batch: no id used up, the agent's last_seen where it was", async () => {
+    const report = { claude_name: "Idem-Still", cache_read_increment: 8, mode: "autonomy" };
+    const first = await postIncrement(report, { "Idempotency-Key": "still-1" });
+    const batch = [
+      { ...report, event_id: "still-2" },
+      { ...report, event_id: "still-3" },
+    ];
+    const firstBatch = await postBatch(batch);
+    expect([first.status, firstBatch.status]).toEqual([200, 200]);
+    const state = () => ({
+      counters: store.rows("SELECT name, seq FROM sqlite_sequence ORDER BY name"),
+      agent: store.rows("SELECT id, first_seen, last_seen FROM claude_identities WHERE name = 'Idem-Still'"),
+    });
+    const before = state();
+    // The resends are received later than the originals, so a last_seen they moved would show.
+    const seen = String((before.agent[0] as { last_seen: string }).last_seen);
+    while (new Date().toISOString() <= seen) await new Promise((r) => setTimeout(r, 2));
+
+    const single = await postIncrement(report, { "Idempotency-Key": "still-1" });
+    expect(single.json).toMatchObject({ id: first.json.id, duplicate: true });
+    expect(state()).toEqual(before);
+    const again = await postBatch(batch);
+    expect(again.json).toMatchObject({ stored: 0, duplicates: 2 });
+    expect(state()).toEqual(before);
+    // The next new report takes the very next id.
+    const next = await postIncrement(report, { "Idempotency-Key": "still-4" });
+    expect(next.json.id).toBe(firstBatch.json.results[1].id + 1);
+  });
+
   it("stores an event id once when the same report arrives many times at once", async () => {
     const before = rowCount();
     const report = { claude_name: "Idem-Burst", cache_read_increment: 3, mode: "autonomy", event_id: "burst-1" };

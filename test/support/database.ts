@@ -36,7 +36,9 @@ export async function openTestDatabase(path = tempDatabasePath()): Promise<Datab
 /** Runs SQL through the real sqlite3 CLI and returns its output (`-json` rows when asked). */
 export function sqlite3(path: string, sql: string, { json = false } = {}): string {
   // Room for whole tables: exports are checked against all of their rows.
-  return execFileSync("sqlite3", [...(json ? ["-json"] : []), path, sql], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  // stdio given: execFileSync would otherwise also copy sqlite3's stderr to the test run's, so an error a test
+  // expects (and checks: it is in the thrown error's message) would be printed as if something had failed.
+  return execFileSync("sqlite3", [...(json ? ["-json"] : []), path, sql], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, stdio: "pipe" });
 }
 
 export function sqlite3Rows<T = Record<string, unknown>>(path: string, sql: string): T[] {
