@@ -11,11 +11,11 @@ const SERVER_PASS = [
   "test/functions/aggregateDay.test.ts",
   "test/functions/queryDaily.test.ts",
   "test/functions/store.test.ts",
-  "test/runner/daily.test.ts",
-  "test/runner/web/query-runner.test.ts",
-  "test/runner/web/query-page.test.ts",
-  "test/runner/webhook.test.ts",
-  "test/runner/web/viewer.browser.test.ts",
+  "test/runner/schedules/daily-catch-up.test.ts",
+  "test/runner/viewer/console/query-runner.test.ts",
+  "test/runner/viewer/console/page.test.ts",
+  "test/runner/webhook/webhook.test.ts",
+  "test/runner/viewer/viewer.browser.test.ts",
 ];
 
 export default defineConfig({

@@ -2,7 +2,7 @@ import type { InStatement, ResultSet } from "@libsql/client";
 import type { Db } from "../shared/context.ts";
 import type { IncrementRow } from "./report.ts";
 
-/** What storing needs of a database: a handler's Db, or the webhook's own connection (runner/file-connection.ts). */
+/** What storing needs of a database: a handler's Db, or the webhook's own connection (runner/platform/file-connection.ts). */
 export type Writes = Pick<Db, "execute" | "batch" | "protocol">;
 
 export interface StoredIncrement {

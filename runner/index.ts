@@ -1,10 +1,10 @@
 import type { ServerType } from "@hono/node-server";
-import { StartupError } from "./database.ts";
-import { checkListenAddresses, loadConfig, loggerFor } from "./environment.ts";
-import { helpText } from "./help.ts";
-import { stopOnSignals } from "./lifecycle.ts";
-import { openWhenFree } from "./open-when-free.ts";
-import { EXIT_FAULT, EXIT_REFUSED } from "./outcome.ts";
+import { StartupError } from "./platform/database.ts";
+import { checkListenAddresses, loadConfig, loggerFor } from "./platform/environment.ts";
+import { helpText } from "./cli/help.ts";
+import { stopOnSignals } from "./platform/lifecycle.ts";
+import { openWhenFree } from "./webhook/open-when-free.ts";
+import { EXIT_FAULT, EXIT_REFUSED } from "./platform/outcome.ts";
 
 /**
  * Entry point: `tsx runner <command>`. Each command loads only the modules
@@ -20,15 +20,15 @@ async function main(argv: string[]): Promise<number | undefined> {
   const config = loadConfig();
   switch (command) {
     case "invoke": {
-      const { invoke } = await import("./invoke.ts");
+      const { invoke } = await import("./cli/invoke.ts");
       return invoke(config, rest[0], rest[1]);
     }
     case "aggregate": { // the daily timer's command: catch up every day not closed
-      const { invoke } = await import("./invoke.ts");
+      const { invoke } = await import("./cli/invoke.ts");
       return invoke(config, "aggregateDay", "{}");
     }
     case "copy": {
-      const { copyCommand } = await import("./copy.ts");
+      const { copyCommand } = await import("./cli/copy.ts");
       return copyCommand(config, rest);
     }
     case "serve":
@@ -36,9 +36,9 @@ async function main(argv: string[]): Promise<number | undefined> {
       await checkListenAddresses(config, command === "start" ? ["HOST", "WEB_HOST"] : ["HOST"]);
       // Loaded together, before anything starts: start-up does not pause halfway to compile the viewer.
       const [{ startWebhook, webhookTimeoutMs }, { scheduleDailyCatchUp }, web] = await Promise.all([
-        import("./serve.ts"),
-        import("./daily.ts"),
-        command === "start" ? import("./web/serve.ts") : undefined,
+        import("./webhook/start.ts"),
+        import("./schedules/daily-catch-up.ts"),
+        command === "start" ? import("./viewer/start.ts") : undefined,
       ]);
       const log = loggerFor(config);
       const { database, ready, locked } = await openWhenFree(config, log, webhookTimeoutMs(config.databaseUrl));
@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     }
     case "web": {
       await checkListenAddresses(config, ["WEB_HOST"]);
-      const { startViewer } = await import("./web/serve.ts");
+      const { startViewer } = await import("./viewer/start.ts");
       const log = loggerFor(config);
       const viewer = await startViewer(config, log);
       stopOnSignals(log, [viewer.server], [viewer.close]);

@@ -51,7 +51,7 @@ const HOST_NAME = /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-
  * What is wrong with an address to listen on, or undefined: it must be an
  * IP address or a host name. Without this check, 999.1.1.1 reaches
  * getaddrinfo as a name and fails with ENOTFOUND, naming no setting.
- * Whether a name resolves is checked at start (runner/environment.ts).
+ * Whether a name resolves is checked at start (runner/platform/environment.ts).
  */
 export function addressProblem(host: string): string | undefined {
   if (/^[\d.]+$/.test(host)) {

@@ -1,7 +1,7 @@
 /**
  * Expected failures travel as values; faults (a broken database, a bug) are
  * thrown. The runner maps each code to an HTTP status and a CLI exit code in
- * one place (runner/outcome.ts).
+ * one place (runner/platform/outcome.ts).
  */
 
 export type FailureCode = "invalid_input" | "not_found" | "conflict" | "unauthorized";

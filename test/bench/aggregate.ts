@@ -3,7 +3,7 @@ import { aggregateDay } from "../../functions/aggregateDay.ts";
 import { daySumsStatement } from "../../functions/daySums.ts";
 import { queryDaily } from "../../functions/queryDaily.ts";
 import type { Context } from "../../shared/context.ts";
-import { openDatabase } from "../../shared/db.ts";
+import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { daysBetween } from "../../shared/time.ts";
 import type { History } from "./history.ts";
 import { median } from "./median.ts";

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { openDatabase } from "../../shared/db.ts";
+import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { migrate } from "../../shared/migrations.ts";
 import { addDays, dayStarts } from "../../shared/time.ts";
 import { ROOT } from "../support/process.ts";

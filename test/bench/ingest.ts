@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { dirname } from "node:path";
-import { openDatabase } from "../../shared/db.ts";
+import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { freeLoopbackPorts, spawnListening, type RunningProcess } from "../support/process.ts";
 import { deployedArguments } from "./deployed.ts";
 import { startSqld } from "../support/sqld.ts";

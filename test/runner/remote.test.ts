@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { InStatement } from "@libsql/client";
-import { openDatabase } from "../../shared/db.ts";
+import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { migrate, SCHEMA_VERSION } from "../../shared/migrations.ts";
-import { groupCalls } from "../../runner/group-commit.ts";
+import { groupCalls } from "../../runner/webhook/group-commit.ts";
 import { tempDir } from "../support/database.ts";
 import { postJson, runInvoke, startRunner } from "../support/server.ts";
 import { isLoopback, listeningSockets } from "../support/sockets.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { openDatabase } from "../../shared/db.ts";
+import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { jsonRow, readJsonRow } from "../../shared/jsonRows.ts";
 import { openTestDatabase, sqlite3 } from "../support/database.ts";
 

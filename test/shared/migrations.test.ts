@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sumDay } from "../../functions/daySums.ts";
-import { openDatabase } from "../../shared/db.ts";
+import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from "../../shared/migrations.ts";
 import { sqlite3, sqlite3Rows, tempDatabasePath, tempDir } from "../support/database.ts";
 import { postJson, runInvoke, startRunner } from "../support/server.ts";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { onTestFinished } from "vitest";
-import { openDatabase, type Database } from "../../shared/db.ts";
+import { openDatabase, type Database } from "../../runner/platform/libsql-client.ts";
 import { migrate } from "../../shared/migrations.ts";
 import { sqlite3, sqlite3Rows } from "./database.ts";
 import { startSqld, type SqldServer } from "./sqld.ts";

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
-import { openDatabase, type Database } from "../../shared/db.ts";
+import { openDatabase, type Database } from "../../runner/platform/libsql-client.ts";
 import { migrate } from "../../shared/migrations.ts";
 
 /** A fresh directory removed after the test. */

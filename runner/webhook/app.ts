@@ -1,0 +1,153 @@
+import { Hono, type Context as HonoContext } from "hono";
+import { handlers } from "../../functions/index.ts";
+import { describeStored, parseReport } from "../../functions/ingest.ts";
+import { describeBatch, parseBatch } from "../../functions/ingestBatch.ts";
+import type { IncrementRow } from "../../functions/report.ts";
+import type { Context, Db, HandlerConfig } from "../../shared/context.ts";
+import { isUnavailable } from "../platform/libsql-client.ts";
+import type { Result } from "../../shared/result.ts";
+import { writeAuth } from "./auth.ts";
+import type { DurableStore } from "./durable-store.ts";
+import { accessLog, answer, limitBody, loggedPath, readJson } from "../platform/http.ts";
+import type { Logger } from "../platform/log.ts";
+import { failureBody } from "../platform/outcome.ts";
+import { SpoolUnwritable } from "./spool.ts";
+
+export interface WebhookOptions {
+  /** Reads, and the token lookup. */
+  db: Db;
+  /** Writes: to the database, or to the spool while it cannot take them. */
+  store: DurableStore;
+  config: HandlerConfig;
+  log: Logger;
+  /** Writes need an agent's token (off loopback, or REQUIRE_TOKENS=1). */
+  requireTokens?: boolean;
+  /** Says what is wrong with the database file, if anything (deleted, replaced). */
+  checkDatabase?: () => string | undefined;
+  now?: () => Date;
+}
+
+/** A single report is a few hundred bytes; a batch holds up to 5,000 of them. */
+const MAX_REPORT_BYTES = 64 * 1024;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The webhook on :8765: the agents' timers post here. The routes and their
+ * answers are a contract with clients in the field (see README, "API").
+ */
+export function createWebhookApp({
+  db,
+  store,
+  config,
+  log,
+  requireTokens = false,
+  checkDatabase = () => undefined,
+  now = () => new Date(),
+}: WebhookOptions): Hono {
+  const ctx = (): Context => ({ db, now, config });
+  const auth = writeAuth(db, requireTokens, log);
+  const app = new Hono();
+  app.use(accessLog(log));
+
+  /** Checks who writes, then stores rows durably; 200 means they are in the table or the spool. */
+  async function write<T>(c: HonoContext, agent: string | undefined, rows: Result<IncrementRow[]>, describe: (rows: IncrementRow[], stored: Awaited<ReturnType<DurableStore["store"]>>) => T) {
+    if (!rows.ok) return c.json(failureBody(rows.error), 400);
+    const denied = auth.mismatch(c, agent, rows.value.map((r) => r.claude_name));
+    if (denied) return denied;
+    return c.json(describe(rows.value, await store.store(rows.value)) as object, 200);
+  }
+
+  app.post("/resource-share/increment", limitBody(MAX_REPORT_BYTES), async (c) => {
+    const agent = await auth.agentOf(c);
+    if (agent instanceof Response) return agent;
+    const body = await readJson(c);
+    if (body instanceof Response) return body;
+    const key = c.req.header("idempotency-key");
+    if (key !== undefined && conflictsWithKey(body.value, key))
+      return c.json(
+        failureBody({
+          code: "invalid_input",
+          message: "event_id: differs from the Idempotency-Key header; send one or make them equal",
+          issues: [{ field: "event_id", message: "differs from the Idempotency-Key header; send one or make them equal" }],
+        }),
+        400,
+      );
+    const row = parseReport(withKey(body.value, key), ctx());
+    return write(c, agent, row.ok ? { ok: true, value: [row.value] } : row, (rows, stored) =>
+      describeStored(rows[0]!, stored === "spooled" ? undefined : stored[0]),
+    );
+  });
+
+  app.post("/resource-share/increments", limitBody(MAX_BATCH_BYTES), async (c) => {
+    const agent = await auth.agentOf(c);
+    if (agent instanceof Response) return agent;
+    const body = await readJson(c);
+    if (body instanceof Response) return body;
+    return write(c, agent, parseBatch(body.value, ctx()), (rows, stored) => describeBatch(rows, stored === "spooled" ? undefined : stored));
+  });
+
+  app.get("/resource/today/:claude_name", (c) => answer(c, handlers.today.run, { claude_name: c.req.param("claude_name") }, ctx()));
+  app.get("/resource/summary", (c) => answer(c, handlers.summary.run, {}, ctx()));
+  // Only the known parameters are passed on: queryDaily refuses unknown keys,
+  // which over HTTP would include harmless cache-busters.
+  app.get("/resource/daily", (c) => {
+    const input: Record<string, string> = {};
+    for (const key of ["from", "to", "claude_name"]) {
+      const value = c.req.query(key);
+      if (value !== undefined && value !== "") input[key] = value;
+    }
+    return answer(c, handlers.queryDaily.run, input, ctx());
+  });
+
+  app.get("/health", async (c) => {
+    const spool = store.status();
+    const gone = checkDatabase();
+    if (gone) {
+      log.error(`health check: ${gone}`);
+      return c.json({ status: "error", database: "gone", message: gone, spool }, 503);
+    }
+    try {
+      const result = await handlers.health.run({}, ctx());
+      if (result.ok) return c.json({ ...result.value, spool }, 200);
+      return c.json(failureBody(result.error), 500);
+    } catch (err) {
+      log.error(`health check failed: the database does not answer: ${(err as Error).message}`);
+      return c.json({ status: "error", database: "unreachable", message: (err as Error).message, spool }, 503);
+    }
+  });
+
+  app.notFound((c) =>
+    c.json({ status: "error", error: "not_found", message: `No route ${c.req.method} ${c.req.path}. See the README, section "API".` }, 404),
+  );
+
+  app.onError((err, c) => {
+    if (err instanceof SpoolUnwritable) {
+      log.error(`${c.req.method} ${loggedPath(c)}: the database cannot take the write and ${err.message}; answered 503, nothing was stored. Free disk space or fix the spool directory's permissions.`);
+      c.header("Retry-After", "30");
+      return c.json({ status: "error", error: "unavailable", message: "Neither the database nor the spool can take the report right now; nothing was stored. Retry later." }, 503);
+    }
+    if (isUnavailable(err)) {
+      log.error(`database unavailable during ${c.req.method} ${loggedPath(c)}: ${err.message}`);
+      c.header("Retry-After", "5");
+      return c.json({ status: "error", error: "unavailable", message: "The database cannot take writes right now; nothing was stored. Retry shortly." }, 503);
+    }
+    log.error(`unexpected fault in ${c.req.method} ${loggedPath(c)}: ${err.stack ?? err.message}`);
+    return c.json({ status: "error", error: "internal", message: "Unexpected fault; the server log has the details." }, 500);
+  });
+
+  return app;
+}
+
+type Body = Record<string, unknown>;
+const isObject = (x: unknown): x is Body => x !== null && typeof x === "object" && !Array.isArray(x);
+const hasEventId = (b: Body) => b.event_id !== undefined && b.event_id !== null;
+
+/** The `Idempotency-Key` header stands for `event_id` when the body has none. */
+function withKey(input: unknown, key: string | undefined): unknown {
+  return key !== undefined && isObject(input) && !hasEventId(input) ? { ...input, event_id: key } : input;
+}
+
+/** Both present and different is a client bug worth hearing about. */
+function conflictsWithKey(input: unknown, key: string): boolean {
+  return isObject(input) && hasEventId(input) && input.event_id !== key;
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { handlers } from "../../../functions/index.ts";
+import { sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
+import { runInvoke, runRunner } from "../../support/server.ts";
+
+/** `tsx runner invoke NAME '{json}'` as a person runs it: a real process over a real file. */
+
+const countRows = (path: string) => Number(sqlite3Rows<{ n: number }>(path, "SELECT count(*) AS n FROM resource_share_increments")[0]!.n);
+
+describe("runner invoke", () => {
+  it("ingest stores a row and prints it as JSON", async () => {
+    const path = tempDatabasePath();
+    const env = { DATABASE_URL: `file:${path}` };
+    const run = await runInvoke("ingest", '{"claude_name":"Cli-Agent","cache_read_increment":1234,"mode":"autonomy","context_percentage":null}', env);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const printed = JSON.parse(run.stdout);
+    expect(printed).toMatchObject({ status: "success", claude_name: "Cli-Agent", tokens_recorded: 1234, duplicate: false });
+    expect(sqlite3Rows(path, "SELECT id, claude_name, timestamp, mode, cache_read_increment FROM resource_share_increments")).toEqual([
+      { id: printed.id, claude_name: "Cli-Agent", timestamp: printed.timestamp, mode: "autonomy", cache_read_increment: 1234 },
+    ]);
+  });
+
+  it("refuses invalid input with exit 1, the errors on stderr and as JSON on stdout, storing nothing", async () => {
+    const path = tempDatabasePath();
+    const env = { DATABASE_URL: `file:${path}` };
+    await runInvoke("ingest", '{"claude_name":"Cli-Agent","cache_read_increment":1,"mode":"autonomy"}', env);
+    const run = await runInvoke("ingest", '{"claude_name":"","cache_read_increment":-3,"mode":"holiday"}', env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("ingest refused the input");
+    for (const field of ["claude_name", "cache_read_increment", "mode"]) expect(run.stderr).toContain(`${field}:`);
+    const printed = JSON.parse(run.stdout);
+    expect(printed).toMatchObject({ status: "error", error: "invalid_input" });
+    expect(printed.issues.map((i: { field: string }) => i.field).sort()).toEqual(["cache_read_increment", "claude_name", "mode"]);
+    expect(countRows(path)).toBe(1);
+  });
+
+  it("refuses text that is not JSON with exit 1 and an example, before touching the database", async () => {
+    const path = tempDatabasePath();
+    const run = await runInvoke("ingest", "{claude_name: Sparkle}", { DATABASE_URL: `file:${path}` });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/not valid JSON/);
+    expect(run.stderr).toContain("tsx runner invoke ingest '");
+    expect(run.stdout).toBe("");
+  });
+
+  it("refuses an unknown handler with exit 1, listing the handlers", async () => {
+    const run = await runInvoke("ingestt", "{}", { DATABASE_URL: `file:${tempDatabasePath()}` });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('No handler named "ingestt"');
+    for (const name of Object.keys(handlers)) expect(run.stderr).toContain(name);
+    expect(run.stdout).toBe("");
+  });
+
+  it("runs a read handler without input", async () => {
+    const path = tempDatabasePath();
+    const run = await runInvoke("summary", undefined, { DATABASE_URL: `file:${path}`, RESOURCE_SHARE_TZ: "Europe/London" });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ time_zone: "Europe/London", agents: [], total_tokens: 0 });
+  });
+
+  it("--help lists every handler with its description and a working example", async () => {
+    const run = await runRunner(["--help"], {});
+    expect([run.code, run.stderr]).toEqual([0, ""]);
+    const help = run.stdout;
+    for (const [name, entry] of Object.entries(handlers)) {
+      expect(help).toContain(entry.description);
+      expect(help).toContain(`tsx runner invoke ${name} '${entry.example}'`);
+    }
+    expect(help).toMatch(/invoke NAME/);
+    expect(help).toMatch(/Configuration/);
+  });
+
+  it("every --help example is accepted by its handler", async () => {
+    const path = tempDatabasePath();
+    // The examples' agent has reported first, as issueToken and revokeToken expect of a name.
+    const reported = await runInvoke("ingest", handlers.ingest.example, { DATABASE_URL: `file:${path}` });
+    expect(reported.code, reported.stderr).toBe(0);
+    const entries = Object.entries(handlers);
+    const runs = await Promise.all(entries.map(([name, entry]) => runInvoke(name, entry.example, { DATABASE_URL: `file:${path}` })));
+    entries.forEach(([name], i) => {
+      // stderr may carry progress lines; the verdict is the exit code and the JSON result.
+      expect([name, runs[i]!.code], runs[i]!.stderr).toEqual([name, 0]);
+      expect(() => JSON.parse(runs[i]!.stdout), name).not.toThrow();
+    });
+    // One process per handler: give a loaded machine room.
+  }, 180_000);
+});

@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase } from "../../../../runner/platform/libsql-client.ts";
+import { createQueryRunner } from "../../../../runner/viewer/console/query-runner.ts";
+import { openStore } from "../../../support/backends.ts";
+
+/** Real query processes on a real database file, as the viewer runs them. */
+describe("console queries", () => {
+  let close: (() => void) | undefined;
+  afterEach(() => close?.());
+  const runnerFor = async (options: { timeLimitMs?: number; rowCap?: number } = {}) => {
+    const db = await openStore();
+    await db.client.execute("INSERT INTO claude_identities (name) VALUES ('A'), ('B'), ('C')");
+    const queries = createQueryRunner({ url: db.url, authToken: undefined }, options);
+    close = queries.close;
+    return { run: queries.run, db };
+  };
+
+  it("returns rows and stops at the row cap", async () => {
+    const { run } = await runnerFor({ rowCap: 2 });
+    const result = await run("SELECT name FROM claude_identities ORDER BY name");
+    expect(result).toEqual({ ok: true, columns: ["name"], rows: [["A"], ["B"]], truncated: true });
+  });
+
+  it("refuses a write hidden behind WITH", async () => {
+    const { run, db } = await runnerFor();
+    const hidden = await run("WITH x AS (SELECT 1) DELETE FROM claude_identities");
+    expect(hidden.ok).toBe(false);
+    expect(db.rows("SELECT count(*) AS n FROM claude_identities")).toEqual([{ n: 3 }]);
+  });
+
+  it("refuses every kind of write with a message, and the database keeps its rows and settings", async () => {
+    const { run, db } = await runnerFor();
+    const writes = [
+      "DELETE FROM claude_identities",
+      "UPDATE claude_identities SET active = 0",
+      "INSERT INTO claude_identities (name) VALUES ('D')",
+      `ATTACH DATABASE '${db.path ?? "elsewhere.db"}.other' AS other`,
+      "PRAGMA user_version = 99",
+      "PRAGMA query_only = 0",
+    ];
+    for (const sql of writes) {
+      const result = await run(sql);
+      expect(result, sql).toMatchObject({ ok: false, refused: true, message: expect.stringMatching(/refused/) });
+    }
+    // The connection's own guard stops plain writes, but not ATTACH, nor
+    // "PRAGMA query_only = 0" (which switches it off): those only the check stops.
+    // (On a libSQL server the guard is runner/platform/read-only-db.ts, and the server refuses ATTACH.)
+    const readOnly = await openDatabase({ url: db.url, queryOnly: true });
+    for (const sql of writes.filter((w) => !w.startsWith("ATTACH") && !w.startsWith("PRAGMA query_only")))
+      await expect(readOnly.db.execute(sql), sql).rejects.toThrow(/readonly|read-only|query_only/i);
+    readOnly.close();
+    expect(db.rows("SELECT name, active FROM claude_identities ORDER BY name")).toEqual([
+      { name: "A", active: 1 }, { name: "B", active: 1 }, { name: "C", active: 1 },
+    ]);
+    expect(db.rows("PRAGMA user_version")).toEqual([{ user_version: 0 }]);
+  });
+
+  it("stops a query that runs past the time limit and keeps answering", async () => {
+    const { run } = await runnerFor({ timeLimitMs: 2000 });
+    const endless = await run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c");
+    expect(endless).toMatchObject({ ok: false, message: expect.stringMatching(/ran longer than 2 s and was stopped/) });
+    const after = await run("SELECT 42 AS answer");
+    expect(after, JSON.stringify(after)).toMatchObject({ ok: true, rows: [[42]] });
+  });
+
+  it("reports SQL errors in SQLite's words", async () => {
+    const { run } = await runnerFor();
+    expect(await run("SELECT nope FROM claude_identities")).toMatchObject({ ok: false, message: expect.stringMatching(/no such column: nope/) });
+  });
+});
