@@ -1,4 +1,4 @@
-import type { Row } from "@libsql/client";
+import type { Row } from "../shared/libsql.ts";
 import type { Db } from "../shared/context.ts";
 import { daysBetween, localDay } from "../shared/time.ts";
 import { DAY_COLUMNS, daySumsStatement } from "./daySums.ts";

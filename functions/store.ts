@@ -1,4 +1,4 @@
-import type { InStatement, ResultSet } from "@libsql/client";
+import type { InStatement, ResultSet } from "../shared/libsql.ts";
 import type { Db } from "../shared/context.ts";
 import type { IncrementRow } from "./report.ts";
 

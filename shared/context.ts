@@ -1,10 +1,6 @@
-import type { Client } from "@libsql/client";
+import type { Db } from "./libsql.ts";
 
-/**
- * The part of a libSQL client a handler may use. Handlers never create a
- * client: on an edge runtime one arrives with each call.
- */
-export type Db = Pick<Client, "execute" | "batch" | "transaction" | "protocol">;
+export type { Db };
 
 /** Settings a handler may depend on; read from the environment by the runner only. */
 export interface HandlerConfig {
@@ -12,6 +8,17 @@ export interface HandlerConfig {
   timeZone: string;
   /** How far back a client-sent `timestamp` may lie, in days. */
   replayWindowDays: number;
+}
+
+/**
+ * What a door learned from a request that a handler acts on. The CLI and
+ * the timers have none of it.
+ */
+export interface RequestFacts {
+  /** The agent the request's token names; undefined when it carried none (and none was needed). */
+  agent?: string;
+  /** The Idempotency-Key header: stands for `event_id` when the report has none. */
+  idempotencyKey?: string;
 }
 
 export interface Context {
@@ -24,6 +31,7 @@ export interface Context {
    * wires it to stderr). Optional: handlers work without it.
    */
   progress?: (message: string) => void;
+  request?: RequestFacts;
 }
 
 /** A handler: plain input in, a plain result out. */

@@ -1,4 +1,4 @@
-import type { Transaction } from "@libsql/client";
+import type { Transaction } from "./libsql.ts";
 import type { Db } from "./context.ts";
 import { CLOSED_DAYS_SCHEMA, INCREMENTS_EVENT_INDEX, INDEXES, TABLES, type TableSpec } from "./schema.ts";
 

@@ -1,4 +1,6 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -79,5 +81,25 @@ describe("handlers are portable to an edge runtime", () => {
     ].join("\n");
     expect(importsOf(sample).filter(isNodeOnly)).toEqual(["node:fs", "os", "path", "child_process", "process", "node:crypto"]);
     expect(importsOf('import * as v from "valibot";').filter(isNodeOnly)).toEqual([]);
+  });
+});
+
+describe("the compiler's portability check (tsconfig.portable.json)", () => {
+  it("refuses process, Buffer and setTimeout in shared/, which the main configuration allows", () => {
+    const copy = mkdtempSync(join(tmpdir(), "rs-portable-"));
+    try {
+      for (const name of ["functions", "shared"]) cpSync(join(ROOT, name), join(copy, name), { recursive: true });
+      for (const name of ["tsconfig.json", "tsconfig.portable.json"]) cpSync(join(ROOT, name), join(copy, name));
+      symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
+      const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
+      const compile = () => spawnSync(process.execPath, [tsc, "-p", join(copy, "tsconfig.portable.json")], { encoding: "utf8" });
+      expect(compile().status, compile().stdout).toBe(0);
+      writeFileSync(join(copy, "shared/planted.ts"), "export const a = process.env.X, b = Buffer.from('x'), c = setTimeout(() => 0, 1);\n");
+      const planted = compile();
+      expect(planted.status).not.toBe(0);
+      for (const name of ["process", "Buffer", "setTimeout"]) expect(planted.stdout).toContain(`Cannot find name '${name}'`);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });
