@@ -4,6 +4,7 @@ import { migrate, schemaVersion } from "../../shared/migrations.ts";
 import { copyTable, dataTables, foreignRows, sameSum, tableShape, tableTotals, type TableShape, type TableTotals } from "./copy-tables.ts";
 import { filePath, openConfigured, StartupError } from "../platform/database.ts";
 import { EXIT_FAULT, EXIT_OK, EXIT_REFUSED } from "../platform/outcome.ts";
+import { showUrl } from "../platform/addresses.ts";
 
 const USAGE = `Usage: tsx runner copy --to URL [--chunk ROWS]
 
@@ -40,11 +41,6 @@ function parseArgs(args: string[]): CopyArgs | string {
   if (!to) return "Name the destination with --to URL.";
   if (!/^(file|libsql|http|https|ws|wss):/.test(to)) return "--to must start with file:, libsql:, http(s): or ws(s):.";
   return { to, chunkRows };
-}
-
-/** A URL as it may be shown: no query string (it can carry an authToken), no user:password. */
-export function showUrl(url: string): string {
-  return url.replace(/\?.*$/, "").replace(/\/\/[^/@]*@/, "//");
 }
 
 function sameDatabase(a: string, b: string): boolean {

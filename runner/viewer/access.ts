@@ -1,16 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { isIP } from "node:net";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-
-/** True for addresses only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
-  if (isIP(h) === 4) return h.startsWith("127.");
-  return h.startsWith("::ffff:127.");
-}
 
 export const SESSION_COOKIE = "rs_viewer_session";
 const SESSION_MS = 12 * 3_600_000;

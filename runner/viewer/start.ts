@@ -6,8 +6,8 @@ import { openFileConnection } from "../platform/file-connection.ts";
 import { handlerConfig } from "../platform/environment.ts";
 import { listening } from "../platform/lifecycle.ts";
 import type { Logger } from "../platform/log.ts";
-import { describeUrl } from "../webhook/start.ts";
-import { createAccess, isLoopback } from "./access.ts";
+import { isLoopback, showUrl } from "../platform/addresses.ts";
+import { createAccess } from "./access.ts";
 import { createViewerApp } from "./app.tsx";
 import { refusedPage } from "./login.tsx";
 import { createQueryRunner } from "./console/query-runner.ts";
@@ -55,7 +55,7 @@ export async function startViewer(config: Config, log: Logger): Promise<{ server
   }
   const shown = config.webHost.includes(":") ? `[${config.webHost}]` : config.webHost;
   log.info(
-    `viewer listening on http://${shown}:${port} (database ${describeUrl(config.databaseUrl)}, read-only; days in ${tz}; ${config.webPassword ? "password required" : "no password, loopback only"})`,
+    `viewer listening on http://${shown}:${port} (database ${showUrl(config.databaseUrl)}, read-only; days in ${tz}; ${config.webPassword ? "password required" : "no password, loopback only"})`,
   );
   return { server, close };
 }

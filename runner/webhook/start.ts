@@ -4,6 +4,7 @@ import type { StoredIncrement } from "../../functions/store.ts";
 import type { Config, Durability } from "../../shared/config.ts";
 import type { Database } from "../platform/libsql-client.ts";
 import { tokensRequired } from "./auth.ts";
+import { showUrl } from "../platform/addresses.ts";
 import { filePath, watchDatabaseFile } from "../platform/database.ts";
 import { durableStore } from "./durable-store.ts";
 import { handlerConfig } from "../platform/environment.ts";
@@ -76,7 +77,7 @@ export async function startWebhook(
   });
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
   const port = await listening(server, "webhook", config.host, config.port);
-  log.info(`webhook listening on http://${config.host}:${port} (database ${describeUrl(config.databaseUrl)}, days in ${config.timeZone}${requireTokens ? "; writes need an agent token" : ""})`);
+  log.info(`webhook listening on http://${config.host}:${port} (database ${showUrl(config.databaseUrl)}, days in ${config.timeZone}${requireTokens ? "; writes need an agent token" : ""})`);
   return {
     server,
     close: async () => {
@@ -159,9 +160,4 @@ function foldWal(connection: FileConnection, path: string, log: Logger): void {
     reason = (err as Error).message;
   }
   log.warn(`stopping: the WAL ${path}-wal could not be copied into ${path} (${reason}). Nothing is lost: SQLite applies it at the next open. Until then, copy the -wal file along with the database.`);
-}
-
-/** The database URL without anything secret in it. */
-export function describeUrl(url: string): string {
-  return url.replace(/\?.*$/, "").replace(/\/\/[^@/]*@/, "//");
 }

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { isLoopback, tokensRequired } from "../../../runner/webhook/auth.ts";
+import { isLoopback } from "../../../runner/platform/addresses.ts";
+import { tokensRequired } from "../../../runner/webhook/auth.ts";
 import { post, report } from "../../support/clients.ts";
 import { sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
 import { runInvoke, startRunner } from "../../support/server.ts";
@@ -17,8 +18,8 @@ async function issue(env: Record<string, string>, name: string): Promise<string>
 
 describe("who may write", () => {
   it("requires tokens on any address but loopback, or when REQUIRE_TOKENS=1", () => {
-    for (const host of ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"]) expect(isLoopback(host)).toBe(true);
-    for (const host of ["0.0.0.0", "::", "192.168.1.20", "10.0.0.1", "example.org"]) {
+    for (const host of ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "localhost"]) expect(isLoopback(host), host).toBe(true);
+    for (const host of ["0.0.0.0", "::", "192.168.1.20", "10.0.0.1", "::ffff:10.0.0.1", "127.999.0.1", "::2", "example.org"]) {
       expect(isLoopback(host)).toBe(false);
       expect(tokensRequired(host, false)).toBe(true);
     }
