@@ -1,5 +1,5 @@
 import type { Context } from "../shared/context.ts";
-import { invalid, ok, type Result } from "../shared/result.ts";
+import { fail, invalid, ok, type Result } from "../shared/result.ts";
 import { validate } from "../shared/validate.ts";
 import { reportSchema, toRow, type IncrementRow } from "./report.ts";
 import { storeIncrements, type StoredIncrement } from "./store.ts";
@@ -16,13 +16,22 @@ export interface IngestOutput {
   queued?: true;
 }
 
+/**
+ * Makes reports durable: stored (with their ids), or "spooled" when the
+ * runtime kept them somewhere durable to store shortly.
+ */
+export type ReportWriter = (rows: IncrementRow[]) => Promise<StoredIncrement[] | "spooled">;
+
+/** The ingest handlers' context: the webhook hands in its spool-aware writer; by default reports go straight to ctx.db. */
+export interface IngestContext extends Context {
+  writeReports?: ReportWriter;
+}
+
 /** Validates one report and settles its time; no database access. */
 export function parseReport(input: unknown, ctx: Pick<Context, "now" | "config">): Result<IncrementRow> {
   const parsed = validate(reportSchema, input);
   if (!parsed.ok) return parsed;
-  const row = toRow(parsed.value, ctx.now(), ctx.config);
-  if (typeof row === "string") return invalid([{ field: "timestamp", message: row }]);
-  return ok(row);
+  return toRow(parsed.value, ctx.now(), ctx.config);
 }
 
 /**
@@ -43,12 +52,43 @@ export function describeStored(row: IncrementRow, stored: StoredIncrement | unde
 }
 
 /**
+ * Refuses reports for another agent than the request's token names (an
+ * agent cannot report as another), then makes them durable.
+ */
+export async function writeReports(rows: IncrementRow[], ctx: IngestContext): Promise<Result<StoredIncrement[] | "spooled">> {
+  const agent = ctx.request?.agent;
+  const other = agent === undefined ? undefined : rows.find((r) => r.claude_name !== agent);
+  if (other)
+    return fail(
+      "unauthorized",
+      `the token belongs to ${JSON.stringify(agent)}, not to ${JSON.stringify(other.claude_name)}; nothing was stored. Send each agent's reports with its own token.`,
+    );
+  const write = ctx.writeReports ?? ((r: IncrementRow[]) => storeIncrements(ctx.db, r));
+  return ok(await write(rows));
+}
+
+type Body = Record<string, unknown>;
+const isObject = (x: unknown): x is Body => x !== null && typeof x === "object" && !Array.isArray(x);
+const hasEventId = (b: Body) => b.event_id !== undefined && b.event_id !== null;
+
+/** The Idempotency-Key stands for `event_id` when the report has none; both, and different, is a client bug worth hearing about. */
+function withIdempotencyKey(input: unknown, key: string | undefined): Result<unknown> {
+  if (key === undefined || !isObject(input)) return ok(input);
+  if (!hasEventId(input)) return ok({ ...input, event_id: key });
+  if (input.event_id !== key) return invalid([{ field: "event_id", message: "differs from the Idempotency-Key header; send one or make them equal" }]);
+  return ok(input);
+}
+
+/**
  * Stores one usage report and registers its agent.
  * @example tsx runner invoke ingest '{"claude_name":"Sparkle-Orange","cache_read_increment":1234,"mode":"autonomy"}'
  */
-export async function ingest(input: unknown, ctx: Context): Promise<Result<IngestOutput>> {
-  const row = parseReport(input, ctx);
+export async function ingest(input: unknown, ctx: IngestContext): Promise<Result<IngestOutput>> {
+  const keyed = withIdempotencyKey(input, ctx.request?.idempotencyKey);
+  if (!keyed.ok) return keyed;
+  const row = parseReport(keyed.value, ctx);
   if (!row.ok) return row;
-  const [stored] = await storeIncrements(ctx.db, [row.value]);
-  return ok(describeStored(row.value, stored!));
+  const stored = await writeReports([row.value], ctx);
+  if (!stored.ok) return stored;
+  return ok(describeStored(row.value, stored.value === "spooled" ? undefined : stored.value[0]));
 }

@@ -2,9 +2,9 @@ import * as v from "valibot";
 import type { Context } from "../shared/context.ts";
 import { invalid, ok, type FieldIssue, type Result } from "../shared/result.ts";
 import { validate } from "../shared/validate.ts";
-import { describeStored, parseReport, type IngestOutput } from "./ingest.ts";
+import { describeStored, parseReport, writeReports, type IngestContext, type IngestOutput } from "./ingest.ts";
 import type { IncrementRow } from "./report.ts";
-import { storeIncrements, type StoredIncrement } from "./store.ts";
+import type { StoredIncrement } from "./store.ts";
 
 /** A day of 30-second reports is 2,880; a backlog larger than this is sent in parts. */
 export const MAX_BATCH = 5000;
@@ -48,8 +48,10 @@ export function describeBatch(rows: IncrementRow[], stored: StoredIncrement[] | 
  * batch and stores nothing, with every problem named by its index.
  * @example tsx runner invoke ingestBatch '[{"claude_name":"Sparkle-Orange","cache_read_increment":10,"mode":"autonomy","event_id":"a1"}]'
  */
-export async function ingestBatch(input: unknown, ctx: Context): Promise<Result<IngestBatchOutput>> {
+export async function ingestBatch(input: unknown, ctx: IngestContext): Promise<Result<IngestBatchOutput>> {
   const rows = parseBatch(input, ctx);
   if (!rows.ok) return rows;
-  return ok(describeBatch(rows.value, await storeIncrements(ctx.db, rows.value)));
+  const stored = await writeReports(rows.value, ctx);
+  if (!stored.ok) return stored;
+  return ok(describeBatch(rows.value, stored.value === "spooled" ? undefined : stored.value));
 }

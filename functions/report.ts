@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { claudeName, mode, plainText } from "../shared/fields.ts";
 import type { HandlerConfig } from "../shared/context.ts";
+import { invalid, ok, type Result } from "../shared/result.ts";
 
 /**
  * One usage report as the agents' timers send it. Unknown fields
@@ -91,17 +92,17 @@ const FUTURE_SLACK_MS = 5 * 60_000;
  * Settles a validated report's time against the clock. A client timestamp
  * (a replay of reports it could not deliver) must lie within the replay
  * window; without one the report happened now.
- * Returns the row, or a message for the `timestamp` field.
+ * A time outside it is a failure naming the `timestamp` field.
  */
-export function toRow(report: ReportInput, now: Date, config: HandlerConfig): IncrementRow | string {
+export function toRow(report: ReportInput, now: Date, config: HandlerConfig): Result<IncrementRow> {
   let at = now;
   if (report.timestamp) {
     at = new Date(Date.parse(report.timestamp));
-    if (at.getTime() > now.getTime() + FUTURE_SLACK_MS) return "must not be more than 5 minutes in the future";
+    if (at.getTime() > now.getTime() + FUTURE_SLACK_MS) return invalid([{ field: "timestamp", message: "must not be more than 5 minutes in the future" }]);
     if (at.getTime() < now.getTime() - config.replayWindowDays * 86_400_000)
-      return `must not be older than ${config.replayWindowDays} days (the replay window)`;
+      return invalid([{ field: "timestamp", message: `must not be older than ${config.replayWindowDays} days (the replay window)` }]);
   }
-  return {
+  return ok({
     claude_name: report.claude_name,
     timestamp: at.toISOString(),
     mode: report.mode,
@@ -111,5 +112,5 @@ export function toRow(report: ReportInput, now: Date, config: HandlerConfig): In
     event_id: report.event_id ?? null,
     received_at: now.toISOString(),
     host: report.hostname ?? null,
-  };
+  });
 }

@@ -4,7 +4,18 @@
  * one place (runner/platform/outcome.ts).
  */
 
-export type FailureCode = "invalid_input" | "not_found" | "conflict" | "unauthorized";
+export type FailureCode =
+  // the request is wrong: nothing was changed, sending it again will not help
+  | "invalid_input"
+  | "invalid_json"
+  | "unsupported_media_type"
+  | "payload_too_large"
+  | "unauthorized"
+  | "not_found"
+  | "conflict"
+  // the service cannot do it now: nothing was changed, try again later
+  | "unavailable"
+  | "internal";
 
 /** One problem with one field, e.g. `{ field: "mode", message: "must be ..." }`. */
 export interface FieldIssue {

@@ -1,21 +1,25 @@
 import { handlers, isHandlerName } from "../../functions/index.ts";
 import type { Config } from "../../shared/config.ts";
-import { isUnavailable } from "../platform/libsql-client.ts";
+import type { Failure } from "../../shared/result.ts";
 import { openConfigured } from "../platform/database.ts";
 import { handlerConfig } from "../platform/environment.ts";
-import { EXIT_FAULT, EXIT_OK, EXIT_REFUSED } from "../platform/outcome.ts";
+import { isUnavailable } from "../platform/libsql-client.ts";
+import { EXIT_OK, exitCode, failureBody } from "../platform/outcome.ts";
+import { runHandler } from "../platform/run-handler.ts";
 
 /**
  * `runner invoke NAME '{json}'`: runs one handler and prints its result as
- * JSON on stdout. Problems go to stderr; the exit code says which kind
- * (0 done, 1 refused input, 2 fault).
+ * JSON on stdout; a failure prints the same JSON body the webhook answers
+ * with. A line for a person goes to stderr; the exit code says which kind
+ * (0 done, 1 refused, 2 fault).
  */
 export async function invoke(config: Config, name: string | undefined, json: string | undefined): Promise<number> {
   if (!name || !isHandlerName(name)) {
-    process.stderr.write(
-      `${name ? `No handler named "${name}".` : "Name a handler."} Handlers: ${Object.keys(handlers).join(", ")}.\nRun "tsx runner --help" for what each does.\n`,
+    const known = `Handlers: ${Object.keys(handlers).join(", ")}.`;
+    return refuse(
+      { code: "not_found", message: `${name ? `No handler named "${name}".` : "Name a handler."} ${known}` },
+      'Run "tsx runner --help" for what each does.',
     );
-    return EXIT_REFUSED;
   }
   let input: unknown = {};
   if (json !== undefined) {
@@ -23,13 +27,15 @@ export async function invoke(config: Config, name: string | undefined, json: str
     try {
       input = JSON.parse(text);
     } catch (err) {
-      process.stderr.write(`The input is not valid JSON (${(err as Error).message}).\nExample: tsx runner invoke ${name} '${handlers[name].example}'\n`);
-      return EXIT_REFUSED;
+      return refuse(
+        { code: "invalid_json", message: `The input is not valid JSON (${(err as Error).message}).` },
+        `Example: tsx runner invoke ${name} '${handlers[name].example}'`,
+      );
     }
   }
   const database = await openConfigured(config);
   try {
-    const result = await handlers[name].run(input, {
+    const result = await runHandler(name, input, {
       db: database.db,
       now: () => new Date(),
       config: handlerConfig(config),
@@ -39,18 +45,22 @@ export async function invoke(config: Config, name: string | undefined, json: str
       process.stdout.write(`${JSON.stringify(result.value, null, 2)}\n`);
       return EXIT_OK;
     }
-    process.stderr.write(`${name} refused the input: ${result.error.message}\n`);
-    process.stdout.write(`${JSON.stringify({ status: "error", error: result.error.code, issues: result.error.issues ?? [] }, null, 2)}\n`);
-    return EXIT_REFUSED;
+    return refuse(result.error, `${name} refused the input; nothing was changed.`);
   } catch (err) {
-    const hint = isUnavailable(err)
-      ? "The database could not take the work (locked by another process, or unreachable). Nothing was changed; try again shortly."
-      : "An unexpected fault; nothing was committed.";
-    process.stderr.write(`${name} failed: ${(err as Error).message}\n${hint}\n`);
-    return EXIT_FAULT;
+    const failure: Failure = isUnavailable(err)
+      ? { code: "unavailable", message: `The database could not take the work (locked by another process, or unreachable): ${(err as Error).message}. Nothing was changed; try again shortly.` }
+      : { code: "internal", message: `${name} failed: ${(err as Error).message}. An unexpected fault; nothing was committed.` };
+    return refuse(failure, failure.message);
   } finally {
     database.close();
   }
+}
+
+/** Prints the failure's JSON body on stdout and a line for a person on stderr; returns its exit code. */
+function refuse(failure: Failure, hint: string): number {
+  process.stderr.write(`${failure.message}\n${hint === failure.message ? "" : `${hint}\n`}`);
+  process.stdout.write(`${JSON.stringify(failureBody(failure), null, 2)}\n`);
+  return exitCode(failure);
 }
 
 async function readStdin(): Promise<string> {

@@ -9,7 +9,9 @@ import { migrate } from "../../shared/migrations.ts";
 export class StartupError extends Error {}
 
 /** Another process holds the database's write lock, so the schema could not be brought up to date. */
-export class DatabaseLocked extends StartupError {}
+/** The database is there but cannot be used right now (locked, or its server unreachable): worth trying again, exit 2. */
+export class DatabaseUnavailable extends StartupError {}
+export class DatabaseLocked extends DatabaseUnavailable {}
 
 /** The file path of a `file:` URL, or undefined for a server URL. */
 export function filePath(url: string): string | undefined {
@@ -106,7 +108,7 @@ function describeOpenError(err: unknown, where: string, settings: { url: string;
       `${where.charAt(0).toUpperCase()}${where.slice(1)} refused the credentials (${e.message}). Check ${settings.token}: it must be a token this server accepts, with write access.`,
     );
   if (/fetch failed|ECONNREFUSED|ENOTFOUND/i.test(text))
-    return new StartupError(`Cannot reach ${where}: ${e.message}. Check ${settings.url}, ${settings.token} and that the server runs.`);
+    return new DatabaseUnavailable(`Cannot reach ${where}: ${e.message}. Check ${settings.url}, ${settings.token} and that the server runs.`);
   return err instanceof Error ? err : new Error(String(err));
 }
 

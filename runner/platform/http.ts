@@ -1,7 +1,10 @@
 import type { Context as HonoContext, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Handler, Context } from "../../shared/context.ts";
-import { failureBody, httpStatus } from "./outcome.ts";
+import type { HandlerName } from "../../functions/index.ts";
+import type { Context } from "../../shared/context.ts";
+import type { Failure } from "../../shared/result.ts";
+import { failureResponse } from "./outcome.ts";
+import { runHandler } from "./run-handler.ts";
 import type { Logger } from "./log.ts";
 
 /** Helpers that both HTTP servers (webhook and viewer) use. */
@@ -37,7 +40,7 @@ export function accessLog(log: Logger): MiddlewareHandler {
  */
 export function limitBody(maxBytes: number): MiddlewareHandler {
   const tooLarge = (c: HonoContext) =>
-    c.json({ status: "error", error: "payload_too_large", message: `The body is larger than ${maxBytes} bytes; nothing was stored.` }, 413);
+    failureResponse(c, { code: "payload_too_large", message: `The body is larger than ${maxBytes} bytes; nothing was stored.` });
   const streamed = bodyLimit({ maxSize: maxBytes, onError: tooLarge });
   return async (c, next) => {
     const declared = c.req.header("content-length");
@@ -48,34 +51,36 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
 }
 
 /**
- * Reads a JSON body. Answers 415 unless Content-Type says JSON, 400 when
- * the text is not JSON. Returns the parsed value or the response to send.
+ * Reads a JSON body: the parsed value, or the failure to answer (415 unless
+ * Content-Type says JSON, 400 when the text is not JSON).
  */
-export async function readJson(c: HonoContext): Promise<{ value: unknown } | Response> {
+export async function readJson(c: HonoContext): Promise<{ ok: true; value: unknown } | { ok: false; error: Failure }> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type))
-    return c.json(
-      {
-        status: "error",
-        error: "unsupported_media_type",
+    return {
+      ok: false,
+      error: {
+        code: "unsupported_media_type",
         message: `Content-Type must be application/json (got ${type ? JSON.stringify(type.slice(0, 100)) : "none"}); nothing was stored.`,
       },
-      415,
-    );
+    };
   const text = await c.req.text();
   try {
-    return { value: JSON.parse(text) as unknown };
+    return { ok: true, value: JSON.parse(text) as unknown };
   } catch {
     // JSON.parse's message quotes the body; a reply never repeats what was sent.
-    return c.json(
-      { status: "error", error: "invalid_json", message: "The body is not valid JSON; nothing was stored. Send one JSON object (or an array for /resource-share/increments)." },
-      400,
-    );
+    return {
+      ok: false,
+      error: {
+        code: "invalid_json",
+        message: "The body is not valid JSON; nothing was stored. Send one JSON object (or an array for /resource-share/increments).",
+      },
+    };
   }
 }
 
-/** Runs a handler and answers its result: 200 with the value, or the failure's status. */
-export async function answer(c: HonoContext, handler: Handler<unknown>, input: unknown, ctx: Context): Promise<Response> {
-  const result = await handler(input, ctx);
-  return result.ok ? c.json(result.value as object, 200) : c.json(failureBody(result.error), httpStatus(result.error));
+/** Runs a handler and answers its result: 200 with the value, or the failure's status and body. */
+export async function answer(c: HonoContext, name: HandlerName, input: unknown, ctx: Context): Promise<Response> {
+  const result = await runHandler(name, input, ctx);
+  return result.ok ? c.json(result.value as object, 200) : failureResponse(c, result.error);
 }

@@ -1,8 +1,8 @@
-import { handlers } from "../../functions/index.ts";
 import type { Config } from "../../shared/config.ts";
 import type { Database } from "../platform/libsql-client.ts";
 import { addDays, dayBounds, localDay } from "../../shared/time.ts";
 import { handlerConfig } from "../platform/environment.ts";
+import { runHandler } from "../platform/run-handler.ts";
 import type { Logger } from "../platform/log.ts";
 
 /** After a failed catch-up, try again this soon rather than a day later. */
@@ -33,7 +33,7 @@ export function scheduleDailyCatchUp(config: Config, database: Database, log: Lo
   const run = async () => {
     let retry = false;
     try {
-      const result = await handlers.aggregateDay.run({}, {
+      const result = await runHandler("aggregateDay", {}, {
         db: database.db,
         now: () => new Date(),
         config: handlerConfig(config),

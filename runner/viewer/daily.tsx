@@ -1,6 +1,5 @@
 import type { Hono } from "hono";
 import { DAY_COLUMNS } from "../../functions/daySums.ts";
-import { dailyRows } from "../../functions/dashboard.ts";
 import type { DailyRow } from "../../functions/queryDaily.ts";
 import * as v from "valibot";
 import { claudeName, dayProblem } from "../../shared/fields.ts";
@@ -8,6 +7,7 @@ import { addDays, daysBetween, localDay } from "../../shared/time.ts";
 import type { ViewerDeps } from "./deps.ts";
 import { exportResponse, isExportFormat } from "./export.ts";
 import { Cell, Page } from "./layout.tsx";
+import { runHandler } from "../platform/run-handler.ts";
 
 const SHOWN = 1000;
 /** What each row shows: the day's sums, and whether the day is closed or live. */
@@ -41,7 +41,12 @@ function parseRange(q: Record<string, string | undefined>, today: string): { ran
 export function registerDaily(app: Hono, deps: ViewerDeps): void {
   const tz = deps.config.timeZone;
   const ctx = { db: deps.db, now: deps.now, config: deps.config };
-  const read = (from: string, to: string, agent: string): Promise<DailyRow[]> => dailyRows(ctx, from, to, agent || undefined);
+  // The range was checked above (parseRange): a refusal here is a fault.
+  const read = async (from: string, to: string, agent: string): Promise<DailyRow[]> => {
+    const result = await runHandler("queryDaily", { from, to, ...(agent ? { claude_name: agent } : {}) }, ctx);
+    if (!result.ok) throw new Error(`queryDaily refused ${from}..${to}: ${result.error.message}`);
+    return result.value.rows;
+  };
   const href = (base: string, r: Range) => `${base}?${new URLSearchParams({ from: r.from, to: r.to, ...(r.agent ? { agent: r.agent } : {}) }).toString()}`;
 
   app.get("/daily", async (c) => {

@@ -1,11 +1,12 @@
 import type { Hono } from "hono";
-import { dashboard, PERIODS, type AgentUsage, type DashboardOutput, type PeriodKey } from "../../functions/dashboard.ts";
+import { PERIODS, type AgentUsage, type DashboardOutput, type PeriodKey } from "../../functions/dashboard.ts";
 import type { Sums } from "../../functions/daySums.ts";
 import { daysBetween } from "../../shared/time.ts";
 import { DailyCharts, HourlyChart, Legend } from "./charts.tsx";
 import type { ViewerDeps } from "./deps.ts";
 import { localTime, percent, span, tokens, usd } from "./format.ts";
 import { Page } from "./layout.tsx";
+import { runHandler } from "../platform/run-handler.ts";
 
 /**
  * An agent is called silent after this long without a report. Timers post
@@ -91,7 +92,7 @@ function PeriodTable({ data, period }: { data: DashboardOutput; period: (typeof 
 export function registerDashboard(app: Hono, deps: ViewerDeps): void {
   const tz = deps.config.timeZone;
   app.get("/", async (c) => {
-    const result = await dashboard({}, { db: deps.db, now: deps.now, config: deps.config });
+    const result = await runHandler("dashboard", {}, { db: deps.db, now: deps.now, config: deps.config });
     if (!result.ok) throw new Error(result.error.message);
     const data = result.value;
     const now = Date.parse(data.generated_at);

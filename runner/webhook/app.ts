@@ -1,16 +1,13 @@
 import { Hono, type Context as HonoContext } from "hono";
-import { handlers } from "../../functions/index.ts";
-import { describeStored, parseReport } from "../../functions/ingest.ts";
-import { describeBatch, parseBatch } from "../../functions/ingestBatch.ts";
-import type { IncrementRow } from "../../functions/report.ts";
+import type { IngestContext } from "../../functions/ingest.ts";
 import type { Context, Db, HandlerConfig } from "../../shared/context.ts";
 import { isUnavailable } from "../platform/libsql-client.ts";
-import type { Result } from "../../shared/result.ts";
 import { writeAuth } from "./auth.ts";
 import type { DurableStore } from "./durable-store.ts";
 import { accessLog, answer, limitBody, loggedPath, readJson } from "../platform/http.ts";
 import type { Logger } from "../platform/log.ts";
-import { failureBody } from "../platform/outcome.ts";
+import { failureResponse } from "../platform/outcome.ts";
+import { runHandler } from "../platform/run-handler.ts";
 import { SpoolUnwritable } from "./spool.ts";
 
 export interface WebhookOptions {
@@ -49,45 +46,35 @@ export function createWebhookApp({
   const app = new Hono();
   app.use(accessLog(log));
 
-  /** Checks who writes, then stores rows durably; 200 means they are in the table or the spool. */
-  async function write<T>(c: HonoContext, agent: string | undefined, rows: Result<IncrementRow[]>, describe: (rows: IncrementRow[], stored: Awaited<ReturnType<DurableStore["store"]>>) => T) {
-    if (!rows.ok) return c.json(failureBody(rows.error), 400);
-    const denied = auth.mismatch(c, agent, rows.value.map((r) => r.claude_name));
-    if (denied) return denied;
-    return c.json(describe(rows.value, await store.store(rows.value)) as object, 200);
-  }
-
-  app.post("/resource-share/increment", limitBody(MAX_REPORT_BYTES), async (c) => {
+  /**
+   * The write routes: the door's part is the body and the token; the
+   * ingest handlers check the reports, that they name the token's agent,
+   * and the Idempotency-Key, then make them durable through the spool-aware
+   * writer (a 200 means in the table or in the spool).
+   */
+  const write = (name: "ingest" | "ingestBatch") => async (c: HonoContext) => {
     const agent = await auth.agentOf(c);
-    if (agent instanceof Response) return agent;
+    if (!agent.ok) return failureResponse(c, agent.error);
     const body = await readJson(c);
-    if (body instanceof Response) return body;
+    if (!body.ok) return failureResponse(c, body.error);
     const key = c.req.header("idempotency-key");
-    if (key !== undefined && conflictsWithKey(body.value, key))
-      return c.json(
-        failureBody({
-          code: "invalid_input",
-          message: "event_id: differs from the Idempotency-Key header; send one or make them equal",
-          issues: [{ field: "event_id", message: "differs from the Idempotency-Key header; send one or make them equal" }],
-        }),
-        400,
-      );
-    const row = parseReport(withKey(body.value, key), ctx());
-    return write(c, agent, row.ok ? { ok: true, value: [row.value] } : row, (rows, stored) =>
-      describeStored(rows[0]!, stored === "spooled" ? undefined : stored[0]),
-    );
-  });
+    const ingestCtx: IngestContext = {
+      ...ctx(),
+      request: { ...(agent.value !== undefined ? { agent: agent.value } : {}), ...(key !== undefined ? { idempotencyKey: key } : {}) },
+      writeReports: (rows) => store.store(rows),
+    };
+    const result = await runHandler(name, body.value, ingestCtx);
+    if (!result.ok) {
+      if (result.error.code === "unauthorized") log.warn(`401 ${c.req.method} ${loggedPath(c)}: ${result.error.message}`);
+      return failureResponse(c, result.error);
+    }
+    return c.json(result.value, 200);
+  };
+  app.post("/resource-share/increment", limitBody(MAX_REPORT_BYTES), write("ingest"));
+  app.post("/resource-share/increments", limitBody(MAX_BATCH_BYTES), write("ingestBatch"));
 
-  app.post("/resource-share/increments", limitBody(MAX_BATCH_BYTES), async (c) => {
-    const agent = await auth.agentOf(c);
-    if (agent instanceof Response) return agent;
-    const body = await readJson(c);
-    if (body instanceof Response) return body;
-    return write(c, agent, parseBatch(body.value, ctx()), (rows, stored) => describeBatch(rows, stored === "spooled" ? undefined : stored));
-  });
-
-  app.get("/resource/today/:claude_name", (c) => answer(c, handlers.today.run, { claude_name: c.req.param("claude_name") }, ctx()));
-  app.get("/resource/summary", (c) => answer(c, handlers.summary.run, {}, ctx()));
+  app.get("/resource/today/:claude_name", (c) => answer(c, "today", { claude_name: c.req.param("claude_name") }, ctx()));
+  app.get("/resource/summary", (c) => answer(c, "summary", {}, ctx()));
   // Only the known parameters are passed on: queryDaily refuses unknown keys,
   // which over HTTP would include harmless cache-busters.
   app.get("/resource/daily", (c) => {
@@ -96,7 +83,7 @@ export function createWebhookApp({
       const value = c.req.query(key);
       if (value !== undefined && value !== "") input[key] = value;
     }
-    return answer(c, handlers.queryDaily.run, input, ctx());
+    return answer(c, "queryDaily", input, ctx());
   });
 
   app.get("/health", async (c) => {
@@ -107,47 +94,33 @@ export function createWebhookApp({
       return c.json({ status: "error", database: "gone", message: gone, spool }, 503);
     }
     try {
-      const result = await handlers.health.run({}, ctx());
+      const result = await runHandler("health", {}, ctx());
       if (result.ok) return c.json({ ...result.value, spool }, 200);
-      return c.json(failureBody(result.error), 500);
+      return failureResponse(c, result.error);
     } catch (err) {
       log.error(`health check failed: the database does not answer: ${(err as Error).message}`);
       return c.json({ status: "error", database: "unreachable", message: (err as Error).message, spool }, 503);
     }
   });
 
-  app.notFound((c) =>
-    c.json({ status: "error", error: "not_found", message: `No route ${c.req.method} ${c.req.path}. See the README, section "API".` }, 404),
-  );
+  app.notFound((c) => failureResponse(c, { code: "not_found", message: `No route ${c.req.method} ${c.req.path}. See the README, section "API".` }));
 
   app.onError((err, c) => {
     if (err instanceof SpoolUnwritable) {
       log.error(`${c.req.method} ${loggedPath(c)}: the database cannot take the write and ${err.message}; answered 503, nothing was stored. Free disk space or fix the spool directory's permissions.`);
-      c.header("Retry-After", "30");
-      return c.json({ status: "error", error: "unavailable", message: "Neither the database nor the spool can take the report right now; nothing was stored. Retry later." }, 503);
+      return failureResponse(
+        c,
+        { code: "unavailable", message: "Neither the database nor the spool can take the report right now; nothing was stored. Retry later." },
+        { retryAfterS: 30 },
+      );
     }
     if (isUnavailable(err)) {
       log.error(`database unavailable during ${c.req.method} ${loggedPath(c)}: ${err.message}`);
-      c.header("Retry-After", "5");
-      return c.json({ status: "error", error: "unavailable", message: "The database cannot take writes right now; nothing was stored. Retry shortly." }, 503);
+      return failureResponse(c, { code: "unavailable", message: "The database cannot take writes right now; nothing was stored. Retry shortly." });
     }
     log.error(`unexpected fault in ${c.req.method} ${loggedPath(c)}: ${err.stack ?? err.message}`);
-    return c.json({ status: "error", error: "internal", message: "Unexpected fault; the server log has the details." }, 500);
+    return failureResponse(c, { code: "internal", message: "Unexpected fault; the server log has the details." });
   });
 
   return app;
-}
-
-type Body = Record<string, unknown>;
-const isObject = (x: unknown): x is Body => x !== null && typeof x === "object" && !Array.isArray(x);
-const hasEventId = (b: Body) => b.event_id !== undefined && b.event_id !== null;
-
-/** The `Idempotency-Key` header stands for `event_id` when the body has none. */
-function withKey(input: unknown, key: string | undefined): unknown {
-  return key !== undefined && isObject(input) && !hasEventId(input) ? { ...input, event_id: key } : input;
-}
-
-/** Both present and different is a client bug worth hearing about. */
-function conflictsWithKey(input: unknown, key: string): boolean {
-  return isObject(input) && hasEventId(input) && input.event_id !== key;
 }

@@ -1,5 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { handlers } from "../../../functions/index.ts";
+import { storeIncrements } from "../../../functions/store.ts";
+import { createLogger } from "../../../runner/platform/log.ts";
+import { openDatabase } from "../../../runner/platform/libsql-client.ts";
+import { createWebhookApp } from "../../../runner/webhook/app.ts";
 import { sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
 import { runInvoke, runRunner } from "../../support/server.ts";
 
@@ -41,7 +45,7 @@ describe("runner invoke", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/not valid JSON/);
     expect(run.stderr).toContain("tsx runner invoke ingest '");
-    expect(run.stdout).toBe("");
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: "error", error: "invalid_json", message: expect.stringMatching(/not valid JSON/) });
   });
 
   it("refuses an unknown handler with exit 1, listing the handlers", async () => {
@@ -49,7 +53,25 @@ describe("runner invoke", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('No handler named "ingestt"');
     for (const name of Object.keys(handlers)) expect(run.stderr).toContain(name);
-    expect(run.stdout).toBe("");
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: "error", error: "not_found" });
+  });
+
+  it("prints the same failure body as the webhook answers for the same input", async () => {
+    const path = tempDatabasePath();
+    const bad = { claude_name: "Cli-Agent", cache_read_increment: 1.5, mode: "autonomy", rate: "nonsense" };
+    const run = await runInvoke("ingest", JSON.stringify(bad), { DATABASE_URL: `file:${path}` });
+    expect(run.code).toBe(1);
+    const database = await openDatabase({ url: `file:${path}` });
+    onTestFinished(() => database.close());
+    const app = createWebhookApp({
+      db: database.db,
+      store: { store: (rows) => storeIncrements(database.db, rows), status: () => ({ mode: "direct", backlog: 0, file: "" }), resume: () => {}, stop: async () => {} },
+      config: { timeZone: "UTC", replayWindowDays: 30 },
+      log: createLogger("error", { out: process.stderr }),
+    });
+    const res = await app.request("/resource-share/increment", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(bad) });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(run.stdout)).toEqual(await res.json());
   });
 
   it("runs a read handler without input", async () => {
