@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handlers } from "../functions/index.ts";
-import { sharedTempDir } from "./support/database.ts";
+import { handlers, isHandlerName } from "../functions/index.ts";
+import { openTestDatabase, sharedTempDir } from "./support/database.ts";
 import { ROOT } from "./support/process.ts";
 import { startRunner, type RunningProcess } from "./support/server.ts";
 
@@ -227,6 +227,33 @@ describe("the README's API examples", () => {
       if (found.length) problems.push(`README line ${example.line}: ${example.command.split("\n")[0]}\n  ${found.join("\n  ")}\n  the real reply: ${JSON.stringify(body)}`);
     }
     expect(problems.join("\n\n")).toBe("");
+  });
+});
+
+describe("the README's invoke examples", () => {
+  it("are each accepted by their handler, run in order on a fresh database", async () => {
+    // Only the lines of sh blocks: what a reader pastes.
+    const shLines = ALL.flatMap(({ file, text }) =>
+      [...text.matchAll(/^```sh\n([\s\S]*?)^```/gm)].flatMap((block) => block[1]!.split("\n").map((line) => ({ file, line }))),
+    );
+    const calls = shLines.flatMap(({ file, line }) => {
+      const m = /^npx tsx runner invoke (\w+)(?: '([^']*)')?/.exec(line);
+      return m ? [{ file, line, name: m[1]!, json: m[2] }] : [];
+    });
+    expect(calls.length).toBeGreaterThan(5);
+    const db = await openTestDatabase();
+    const ctx = { db: db.db, now: () => new Date(), config: { timeZone: "UTC", replayWindowDays: 30 } };
+    const refused: string[] = [];
+    for (const call of calls) {
+      if (!isHandlerName(call.name)) {
+        refused.push(`${call.file}: ${call.line}\n  no handler "${call.name}"`);
+        continue;
+      }
+      // As `runner invoke` does: no JSON is {}.
+      const result = await handlers[call.name].run(call.json === undefined ? {} : JSON.parse(call.json), ctx);
+      if (!result.ok) refused.push(`${call.file}: ${call.line}\n  ${result.error.code}: ${result.error.message}`);
+    }
+    expect(refused.join("\n")).toBe("");
   });
 });
 
