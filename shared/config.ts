@@ -22,7 +22,7 @@ export interface Config {
   spoolDir: string | undefined;
   /** Writes need an agent's token even on a loopback address. */
   requireTokens: boolean;
-  /** When the webhook answers 200: "normal" once committed, "full" once the commit is on the disk (see the README, "Reliability"). */
+  /** When the webhook answers 200: "normal" once committed, "full" once the commit is on the disk (docs/reliability.md). */
   durability: Durability;
 }
 

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handlers, isHandlerName } from "../functions/index.ts";
+import { COMMANDS } from "../runner/cli/commands.ts";
 import { openTestDatabase, sharedTempDir } from "./support/database.ts";
 import { ROOT } from "./support/process.ts";
 import { startRunner, type RunningProcess } from "./support/server.ts";
@@ -259,8 +260,7 @@ describe("the README's invoke examples", () => {
 
 describe("the commands and files the README and docs/ name", () => {
   const scripts = Object.keys((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts);
-  const runnerSource = readFileSync(join(ROOT, "runner/index.ts"), "utf8");
-  const commands = [...runnerSource.matchAll(/case "([\w-]+)":/g)].map((m) => m[1]!);
+  const commands = Object.keys(COMMANDS);
   const projects = [...readFileSync(join(ROOT, "vitest.config.ts"), "utf8").matchAll(/name: "([\w-]+)"/g)].map((m) => m[1]!);
 
   /** Every match of `pattern` in README.md and docs/*.md, with where it is. */
@@ -274,7 +274,7 @@ describe("the commands and files the README and docs/ name", () => {
     expect(missing).toEqual([]);
   });
 
-  it("runner commands exist in runner/index.ts, and invoked handlers in functions/index.ts", () => {
+  it("runner commands exist in runner/cli/commands.ts, and invoked handlers in functions/index.ts", () => {
     const found = named(/(?:tsx runner|`runner|runner\/index\.ts) ([\w-]+)(?: (\w+))?/g);
     expect(found.length).toBeGreaterThan(10);
     const missing = found.flatMap(({ file, match }) => {
