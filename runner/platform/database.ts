@@ -26,25 +26,25 @@ export function filePath(url: string): string | undefined {
  * starting a new empty database beside the user's data. Only the default
  * location's directory is created on first start.
  */
-function checkFile(config: Config, path: string, queryOnly: boolean): void {
+function checkFile(config: Config, path: string, queryOnly: boolean, setting: string): void {
   const dir = dirname(path);
   if (!existsSync(dir)) {
     if (config.databaseUrl === DEFAULT_DATABASE_URL) mkdirSync(dir, { recursive: true });
     else
       throw new StartupError(
-        `The database directory ${dir} does not exist. Create it (mkdir -p ${dir}) or set DATABASE_URL to a file in an existing directory.`,
+        `The database directory ${dir} does not exist. Create it (mkdir -p ${dir}) or set ${setting} to a file in an existing directory.`,
       );
   }
-  if (!statSync(dir).isDirectory()) throw new StartupError(`${dir} is not a directory; DATABASE_URL must name a file inside a directory.`);
+  if (!statSync(dir).isDirectory()) throw new StartupError(`${dir} is not a directory; ${setting} must name a file inside a directory.`);
   if (existsSync(path) && !statSync(path).isFile())
-    throw new StartupError(`${path} is a directory, not a database file. Set DATABASE_URL to a file path, e.g. file:${path}/resource_tracking.db.`);
+    throw new StartupError(`${path} is a directory, not a database file. Set ${setting} to a file path, e.g. file:${path}/resource_tracking.db.`);
   const needed = queryOnly ? constants.R_OK : constants.R_OK | constants.W_OK;
   const target = existsSync(path) ? path : dir;
   try {
     accessSync(target, needed);
   } catch {
     throw new StartupError(
-      `Cannot ${queryOnly ? "read" : "write"} ${target} as user ${process.getuid?.() ?? "?"}. Fix its permissions (the services run as clap-admin) or set DATABASE_URL elsewhere.`,
+      `Cannot ${queryOnly ? "read" : "write"} ${target} as user ${process.getuid?.() ?? "?"}. Fix its permissions (the services run as clap-admin) or set ${setting} elsewhere.`,
     );
   }
 }
@@ -73,7 +73,7 @@ export async function openConfigured(
   } = {},
 ): Promise<Database> {
   const path = filePath(config.databaseUrl);
-  if (path) checkFile(config, path, queryOnly);
+  if (path) checkFile(config, path, queryOnly, settings.url);
   const where = path ?? `the libSQL server in ${settings.url}`;
   const options = { url: config.databaseUrl, authToken: config.databaseAuthToken, busyTimeoutMs, intMode };
   let db: Database | undefined;
@@ -97,7 +97,7 @@ function describeOpenError(err: unknown, where: string, settings: { url: string;
   const text = `${e.code ?? ""} ${e.message ?? ""}`;
   if (/NOTADB|not a database|CORRUPT|malformed/i.test(text))
     return new StartupError(
-      `${where} is not a readable SQLite database (corrupt, or another kind of file). Nothing was changed. Restore it from a backup, or set DATABASE_URL to another file.`,
+      `${where} is not a readable SQLite database (corrupt, or another kind of file). Nothing was changed. Restore it from a backup, or set ${settings.url} to another file.`,
     );
   if (/BUSY|locked/i.test(text))
     return new DatabaseLocked(`${where} is locked by another process (a long sqlite3 session?). Close it and start again.`);

@@ -175,7 +175,7 @@ describe("runner copy", () => {
     for (const table of TABLES) expect(dump(destination, table), table).toBe(dump(source, table));
   });
 
-  it("refuses a copy onto itself, without a destination, with a bad chunk or to an unreachable server, changing nothing", async () => {
+  it("refuses a copy onto itself, without a destination, with a bad chunk, to an unreachable server or into a missing folder, changing nothing", async () => {
     const source = seededDatabase();
     const before = dump(source, "resource_share_increments");
     const self = await runRunner(["copy", "--to", `file:${source}`], { DATABASE_URL: `file:${source}` });
@@ -191,6 +191,10 @@ describe("runner copy", () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain("The destination: Cannot reach the libSQL server in --to");
     expect(unreachable.stderr).toContain("COPY_TO_AUTH_TOKEN");
+    const nowhere = await runRunner(["copy", "--to", `file:${source}-missing-folder/copy.db`], { DATABASE_URL: `file:${source}` });
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toContain("or set --to to a file in an existing directory");
+    expect(nowhere.stderr).not.toContain("DATABASE_URL");
     expect(dump(source, "resource_share_increments")).toBe(before);
   });
 
