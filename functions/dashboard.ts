@@ -111,9 +111,9 @@ export async function dashboard(input: unknown, ctx: Context): Promise<Result<Da
 
   const daily = await dailyRows(ctx, period_starts.month, today);
   // Each agent's latest report by seeks on (claude_name, timestamp_ms): the
-  // recursive step jumps from one agent to the next, so a year of 21 million
-  // rows costs some 40 index seeks (55 ms) instead of a scan of the whole
-  // index (3.3 s) that GROUP BY claude_name needs.
+  // recursive step jumps from one agent to the next: a few index seeks per
+  // agent instead of the scan of the whole index that GROUP BY claude_name
+  // needs (figures: docs/performance.md, "Settings chosen by measurement").
   const last = await ctx.db.execute(
     `WITH RECURSIVE names (n) AS (
       SELECT min(claude_name) FROM resource_share_increments

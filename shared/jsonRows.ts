@@ -1,9 +1,9 @@
 /**
  * Rows read as JSON text that SQLite writes, instead of as cells.
  * @libsql/client builds every cell of a result with Object.defineProperty
- * and every integer as a BigInt first: about 1 us and 3.5 KB of garbage per
- * row of a dozen columns. One text cell per row (or per result) and
- * JSON.parse cost a fraction of that, in time and in memory.
+ * and every integer as a BigInt first, a microsecond and kilobytes of
+ * garbage per row. One text cell per row (or per result) and JSON.parse
+ * cost a fraction of that, in time and in memory (docs/performance.md, "Settings chosen by measurement").
  *
  * JSON alone would not carry every value exactly, so some are written
  * differently: a real through printf with 17 significant digits (the '!'

@@ -31,7 +31,7 @@ const UTC_NAMES = ["UTC", "Etc/UTC", "GMT", "Etc/GMT"];
  *
  * A name in ICU's list of canonical zones, or UTC, is looked up; only
  * another name (an alias, another case) is tried on a formatter. The first
- * formatter makes node map some 6 MB of ICU's locale data, which a process
+ * formatter makes node map megabytes of ICU's locale data, which a process
  * that never computes a day (the webhook while it only stores reports) then
  * does without.
  */

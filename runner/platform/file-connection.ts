@@ -12,12 +12,9 @@ type Statement = Sqlite.Statement;
  * WAL frames after which the webhook's commits also checkpoint: copy the WAL
  * into the file and sync it, during which no report is answered. Since the
  * webhook writes the WAL out behind its commits (../webhook/wal-flusher.ts), that
- * stall hardly grows with the WAL (at most 17-20 ms at 16,000 frames, where
- * it was 75-140 ms without the flusher), so rarer is better: at 10
- * connections, checkpoints every 1,000 frames gave a p99 of 9-11 ms, every
- * 4,000 4.3-4.6 ms, every 16,000 3.9-4.0 ms (alternating 12 s runs). The
- * WAL file then grows to some 64 MB and is reused from its start after
- * each checkpoint.
+ * stall hardly grows with the WAL, so rarer checkpoints gave the lower p99.
+ * The WAL file grows to some 64 MB and is reused from its start after each
+ * checkpoint. Figures: docs/performance.md, "Settings chosen by measurement".
  */
 export const WEBHOOK_WAL_AUTOCHECKPOINT = 16000;
 
@@ -26,10 +23,8 @@ export const WEBHOOK_WAL_AUTOCHECKPOINT = 16000;
  * reports touches a few dozen pages: the right edge of the table and of
  * the time index, one leaf per agent in (claude_name, timestamp_ms), the
  * agents' table. A 2,000 KiB cache fills with pages never read again and
- * stays resident. Committing five reports at a time into a 300,000-row
- * file cost the same or less at 512 KiB (160-165 us per commit against
- * 173-177 us at the default) and 20% more at 128 KiB, where the pages in
- * use no longer fit.
+ * stays resident; at 512 KiB commits cost no more, while at 128 KiB, where
+ * the pages in use no longer fit, they cost more. Figures: docs/performance.md, "Settings chosen by measurement".
  */
 export const WEBHOOK_CACHE_KIB = 512;
 

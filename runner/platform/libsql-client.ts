@@ -50,7 +50,7 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   // A file needs only the client's SQLite part; the full client brings the
-  // HTTP and WebSocket protocols too, some 5 MB of resident memory.
+  // HTTP and WebSocket protocols too, megabytes of resident memory.
   const { createClient } = options.url.startsWith("file:") ? await import("@libsql/client/sqlite3") : await import("@libsql/client");
   const client = createClient({
     url: options.url,

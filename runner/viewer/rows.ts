@@ -116,16 +116,12 @@ export async function readPage(db: Db, view: TableView, timeZone: string): Promi
 /**
  * Rows per read. Each read of a sort on an unindexed column scans and
  * sorts the whole table (top-N) again, so those read in larger batches.
- * Measured exporting 1M rows sorted by context_percentage on a busy 2-core
- * machine: batches of 1000 took 395 s (peak RSS 181 MB), 10,000 took 102 s
- * (296 MB), 25,000 took 92 s (456 MB).
  * Smaller is not better either, through @libsql/client (a libSQL server):
  * it prepares a statement per read and frees it only when V8 collects the
  * statement's small wrapper, tens of KB of native memory each for these
- * reads. Exporting 1.04M rows in the table's order grew the viewer by
- * ~160 MB with batches of 500, ~60 MB with 2000, ~90 MB with 5000 (its rows
- * alive longer in the heap). On a file the export reads through one
- * prepared statement instead (runner/platform/file-connection.ts).
+ * reads; much larger batches keep their rows alive longer in the heap. On
+ * a file the export reads through one prepared statement instead
+ * (runner/platform/file-connection.ts). Figures: docs/performance.md, "Settings chosen by measurement".
  */
 const INDEXED_BATCH = 2000;
 const UNINDEXED_BATCH = 10_000;

@@ -32,9 +32,8 @@ export interface WalFlusherOptions {
  * Why: with synchronous=NORMAL a commit only hands its pages to the OS, so
  * a checkpoint first has to sync everything written to the WAL since the
  * last one (some 64 MB at the webhook's 16,000 frames) while the webhook
- * answers no report: stalls of 75-140 ms measured, 17-20 ms with this
- * flusher. Written out as it goes, the WAL leaves the checkpoint little to
- * wait for. A sync only makes committed data durable
+ * answers no report. Written out as it goes, the WAL leaves the checkpoint
+ * little to wait for (figures: docs/performance.md, "Settings chosen by measurement"). A sync only makes committed data durable
  * sooner; it never changes what is stored.
  *
  * SQLite keeps the WAL file (`<database>-wal`) while a connection is open
