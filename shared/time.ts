@@ -71,6 +71,11 @@ function offsetAt(at: number, timeZone: string): number {
   return asUtc - (at - (((at % 1000) + 1000) % 1000));
 }
 
+/** "2026-11-28 14:03": an instant's local date and time to the minute. */
+export function localMinute(at: number, timeZone: string): string {
+  return new Date(at + offsetAt(at, timeZone)).toISOString().slice(0, 16).replace("T", " ");
+}
+
 /** `day` shifted by `n` calendar days (n may be negative). */
 export function addDays(day: string, n: number): string {
   const t = Date.parse(`${day}T00:00:00Z`) + n * 86_400_000;

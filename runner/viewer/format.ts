@@ -1,3 +1,5 @@
+import { localMinute } from "../../shared/time.ts";
+
 /** How numbers and times read on the viewer's pages (one place, so pages agree). */
 
 export const tokens = (n: number): string => Math.round(n).toLocaleString("en-US");
@@ -16,19 +18,8 @@ export function compact(n: number): string {
   return String(Math.round(n));
 }
 
-const clocks = new Map<string, Intl.DateTimeFormat>();
-
 /** "2026-11-28 14:03" in the family's zone. */
-export function localTime(ms: number, timeZone: string): string {
-  let f = clocks.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-CA", {
-      timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
-    });
-    clocks.set(timeZone, f);
-  }
-  return f.format(ms).replace(",", "");
-}
+export const localTime = (ms: number, timeZone: string): string => localMinute(ms, timeZone);
 
 /** "12 minutes", "5 hours", "3 days": the largest unit that still says enough. */
 export function span(ms: number): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { addDays, canonicalTimeZone, dayBounds, dayStarts, daysBetween, isTimeZone, localDay, startOfDay } from "../../shared/time.ts";
+import { addDays, canonicalTimeZone, dayBounds, dayStarts, daysBetween, isTimeZone, localDay, localMinute, startOfDay } from "../../shared/time.ts";
 
 const HOUR = 3_600_000;
 const utc = (y: number, mo: number, d: number, h = 0, mi = 0, s = 0) => Date.UTC(y, mo - 1, d, h, mi, s);
@@ -109,5 +109,15 @@ describe("calendar arithmetic", () => {
     } finally {
       formatter.mockRestore();
     }
+  });
+});
+
+describe("localMinute", () => {
+  it("writes an instant's local date and time to the minute, across a daylight-saving change", () => {
+    // Europe/Berlin goes from +01:00 to +02:00 at 01:00 UTC on 2026-03-29.
+    expect(localMinute(Date.parse("2026-03-29T00:59:30Z"), "Europe/Berlin")).toBe("2026-03-29 01:59");
+    expect(localMinute(Date.parse("2026-03-29T01:00:00Z"), "Europe/Berlin")).toBe("2026-03-29 03:00");
+    expect(localMinute(Date.parse("2026-11-28T23:30:00Z"), "Asia/Kolkata")).toBe("2026-11-29 05:00");
+    expect(localMinute(Date.parse("2026-11-28T14:03:59Z"), "UTC")).toBe("2026-11-28 14:03");
   });
 });
