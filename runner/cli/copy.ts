@@ -5,6 +5,7 @@ import { copyTable, dataTables, foreignRows, sameSum, tableShape, tableTotals, t
 import { filePath, openConfigured, StartupError } from "../platform/database.ts";
 import { EXIT_FAULT, EXIT_OK, EXIT_REFUSED } from "../platform/outcome.ts";
 import { showUrl } from "../platform/addresses.ts";
+import { fail, ok, type Result } from "../../shared/result.ts";
 
 const USAGE = `Usage: tsx runner copy --to URL [--chunk ROWS]
 
@@ -24,7 +25,8 @@ interface CopyArgs {
   chunkRows: number;
 }
 
-function parseArgs(args: string[]): CopyArgs | string {
+function parseArgs(args: string[]): Result<CopyArgs> {
+  const refuse = (message: string) => fail("invalid_input", message);
   let to: string | undefined;
   let chunkRows = 500;
   for (let i = 0; i < args.length; i++) {
@@ -34,13 +36,13 @@ function parseArgs(args: string[]): CopyArgs | string {
     if (flag === "--to") to = value();
     else if (flag === "--chunk") {
       const n = Number(value());
-      if (!Number.isInteger(n) || n < 1 || n > 5000) return "--chunk must be a whole number of rows from 1 to 5000.";
+      if (!Number.isInteger(n) || n < 1 || n > 5000) return refuse("--chunk must be a whole number of rows from 1 to 5000.");
       chunkRows = n;
-    } else return `Unknown argument "${arg}".`;
+    } else return refuse(`Unknown argument "${arg}".`);
   }
-  if (!to) return "Name the destination with --to URL.";
-  if (!/^(file|libsql|http|https|ws|wss):/.test(to)) return "--to must start with file:, libsql:, http(s): or ws(s):.";
-  return { to, chunkRows };
+  if (!to) return refuse("Name the destination with --to URL.");
+  if (!/^(file|libsql|http|https|ws|wss):/.test(to)) return refuse("--to must start with file:, libsql:, http(s): or ws(s):.");
+  return ok({ to, chunkRows });
 }
 
 function sameDatabase(a: string, b: string): boolean {
@@ -55,11 +57,12 @@ export async function copyCommand(config: Config, args: string[]): Promise<numbe
     process.stdout.write(USAGE);
     return EXIT_OK;
   }
-  const parsed = parseArgs(args);
-  if (typeof parsed === "string") {
-    process.stderr.write(`${parsed}\n\n${USAGE}`);
+  const result = parseArgs(args);
+  if (!result.ok) {
+    process.stderr.write(`${result.error.message}\n\n${USAGE}`);
     return EXIT_REFUSED;
   }
+  const parsed = result.value;
   if (sameDatabase(config.databaseUrl, parsed.to)) {
     process.stderr.write("The destination is the database in DATABASE_URL itself; name another with --to.\n");
     return EXIT_REFUSED;
