@@ -1,6 +1,8 @@
 import { Hono, type Context as HonoContext } from "hono";
 import { handlers } from "../functions/index.ts";
-import { describeStored, parseReport } from "../functions/ingest.ts";
+import { advise, type Advice } from "../functions/advice/policy.ts";
+import type { FamilyState } from "../functions/advice/state.ts";
+import { adviseReports, describeStored, parseReport } from "../functions/ingest.ts";
 import { describeBatch, parseBatch } from "../functions/ingestBatch.ts";
 import type { IncrementRow } from "../functions/report.ts";
 import type { Context, Db, HandlerConfig } from "../shared/context.ts";
@@ -8,6 +10,7 @@ import { isUnavailable } from "../shared/db.ts";
 import type { Result } from "../shared/result.ts";
 import { writeAuth } from "./auth.ts";
 import type { DurableStore } from "./durable-store.ts";
+import { familyStateCache, type FamilyStateCache } from "./family-state.ts";
 import { accessLog, answer, limitBody, loggedPath, readJson } from "./http.ts";
 import type { Logger } from "./log.ts";
 import { failureBody } from "./outcome.ts";
@@ -25,10 +28,14 @@ export interface WebhookOptions {
   /** Says what is wrong with the database file, if anything (deleted, replaced). */
   checkDatabase?: () => string | undefined;
   now?: () => Date;
+  /** The family's state for the advice, kept in memory (default: a cache over `db`). */
+  familyState?: FamilyStateCache;
 }
 
 /** A single report is a few hundred bytes; a batch holds up to 5,000 of them. */
 const MAX_REPORT_BYTES = 64 * 1024;
+/** A scraper's readings: a handful, or a backlog of them. */
+const MAX_QUOTA_BYTES = 4 * 1024 * 1024;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -43,18 +50,42 @@ export function createWebhookApp({
   requireTokens = false,
   checkDatabase = () => undefined,
   now = () => new Date(),
+  familyState = familyStateCache(db, config, log, now),
 }: WebhookOptions): Hono {
-  const ctx = (): Context => ({ db, now, config });
+  const ctx = (): Context => ({ db, now, config, familyState: familyState.fresh });
   const auth = writeAuth(db, requireTokens, log);
   const app = new Hono();
   app.use(accessLog(log));
 
-  /** Checks who writes, then stores rows durably; 200 means they are in the table or the spool. */
-  async function write<T>(c: HonoContext, agent: string | undefined, rows: Result<IncrementRow[]>, describe: (rows: IncrementRow[], stored: Awaited<ReturnType<DurableStore["store"]>>) => T) {
+  // The advice per agent for one loaded state: the policy runs once per
+  // agent and state (a few seconds), not once per report.
+  let advisedState: FamilyState | undefined;
+  let advised = new Map<string, Advice>();
+  function adviceFor(state: FamilyState, name: string): Advice {
+    if (state !== advisedState) {
+      advisedState = state;
+      advised = new Map();
+    }
+    let a = advised.get(name);
+    if (a === undefined) advised.set(name, (a = advise(state, name, now().getTime())));
+    return a;
+  }
+
+  /** Checks who writes, advises, then stores rows durably; 200 means they are in the table or the spool. */
+  async function write<T>(
+    c: HonoContext,
+    agent: string | undefined,
+    rows: Result<IncrementRow[]>,
+    describe: (rows: IncrementRow[], stored: Awaited<ReturnType<DurableStore["store"]>>, advice: Map<string, Advice>) => T,
+  ) {
     if (!rows.ok) return c.json(failureBody(rows.error), 400);
     const denied = auth.mismatch(c, agent, rows.value.map((r) => r.claude_name));
     if (denied) return denied;
-    return c.json(describe(rows.value, await store.store(rows.value)) as object, 200);
+    const state = await familyState.get();
+    const advice = adviseReports(rows.value, (name) => adviceFor(state, name));
+    const stored = await store.store(rows.value);
+    familyState.committed();
+    return c.json(describe(rows.value, stored, advice) as object, 200);
   }
 
   app.post("/resource-share/increment", limitBody(MAX_REPORT_BYTES), async (c) => {
@@ -73,8 +104,8 @@ export function createWebhookApp({
         400,
       );
     const row = parseReport(withKey(body.value, key), ctx());
-    return write(c, agent, row.ok ? { ok: true, value: [row.value] } : row, (rows, stored) =>
-      describeStored(rows[0]!, stored === "spooled" ? undefined : stored[0]),
+    return write(c, agent, row.ok ? { ok: true, value: [row.value] } : row, (rows, stored, advice) =>
+      describeStored(rows[0]!, stored === "spooled" ? undefined : stored[0], advice.get(rows[0]!.claude_name)),
     );
   });
 
@@ -83,8 +114,22 @@ export function createWebhookApp({
     if (agent instanceof Response) return agent;
     const body = await readJson(c);
     if (body instanceof Response) return body;
-    return write(c, agent, parseBatch(body.value, ctx()), (rows, stored) => describeBatch(rows, stored === "spooled" ? undefined : stored));
+    return write(c, agent, parseBatch(body.value, ctx()), (rows, stored, advice) => describeBatch(rows, stored === "spooled" ? undefined : stored, advice));
   });
+
+  // A scraper's readings of the quota windows. Any agent's token may send them (off loopback one is needed).
+  app.post("/resource-share/quota", limitBody(MAX_QUOTA_BYTES), async (c) => {
+    const agent = await auth.agentOf(c);
+    if (agent instanceof Response) return agent;
+    const body = await readJson(c);
+    if (body instanceof Response) return body;
+    const answered = await answer(c, handlers.recordQuota.run, body.value, ctx());
+    familyState.committed();
+    return answered;
+  });
+
+  app.get("/resource/quota", (c) => answer(c, handlers.quota.run, {}, ctx()));
+  app.get("/resource/advice/:claude_name", (c) => answer(c, handlers.advise.run, { claude_name: c.req.param("claude_name") }, ctx()));
 
   app.get("/resource/today/:claude_name", (c) => answer(c, handlers.today.run, { claude_name: c.req.param("claude_name") }, ctx()));
   app.get("/resource/summary", (c) => answer(c, handlers.summary.run, {}, ctx()));

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { DEFAULT_ADVICE, parseBudgets, parseWeeklyReset, parseWorkHours, type AdviceSettings } from "./advice-settings.ts";
 import { isTimeZone } from "./time.ts";
 
 /**
@@ -22,6 +23,8 @@ export interface Config {
   spoolDir: string | undefined;
   /** Writes need an agent's token even on a loopback address. */
   requireTokens: boolean;
+  /** The fair-share advice and the quota windows (ADVICE_*, QUOTA_*). */
+  advice: AdviceSettings;
 }
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -38,6 +41,30 @@ const port = (name: string) =>
     // 0 asks the system for any free port (the tests use it).
     v.minValue(0, `${name} must be a port number from 1 to 65535`),
     v.maxValue(65535, `${name} must be a port number from 1 to 65535`),
+  );
+
+const seconds = (name: string) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+$/, `${name} must be a whole number of seconds from 1 to 604800`),
+    v.transform(Number),
+    v.number(),
+    v.minValue(1, `${name} must be a whole number of seconds from 1 to 604800`),
+    v.maxValue(604800, `${name} must be a whole number of seconds from 1 to 604800`),
+  );
+
+/** A setting whose text a parser of advice-settings.ts turns into a value or a message. */
+const parsed = <T>(name: string, parse: (text: string) => T | string) =>
+  v.pipe(
+    v.string(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const value = parse(dataset.value);
+      if (typeof value === "string") {
+        addIssue({ message: `${name} ${value}` });
+        return NEVER;
+      }
+      return value;
+    }),
   );
 
 const nonEmpty = (name: string, what: string) => v.pipe(v.string(), v.minLength(1, `${name} must be ${what}`));
@@ -76,6 +103,23 @@ function envSchema(machineZone: () => string) {
     ),
     SPOOL_DIR: v.optional(v.string()),
     REQUIRE_TOKENS: v.optional(v.picklist(["0", "1"], "REQUIRE_TOKENS must be 1 (writes need a token) or 0"), "0"),
+    ADVICE_BASE_INTERVAL: v.optional(seconds("ADVICE_BASE_INTERVAL"), String(DEFAULT_ADVICE.baseInterval)),
+    ADVICE_MIN_INTERVAL: v.optional(seconds("ADVICE_MIN_INTERVAL"), String(DEFAULT_ADVICE.minInterval)),
+    ADVICE_MAX_INTERVAL: v.optional(seconds("ADVICE_MAX_INTERVAL"), String(DEFAULT_ADVICE.maxInterval)),
+    QUOTA_TARGET_PERCENT: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d+(\.\d+)?$/, "QUOTA_TARGET_PERCENT must be a number from 1 to 100"),
+        v.transform(Number),
+        v.number(),
+        v.minValue(1, "QUOTA_TARGET_PERCENT must be a number from 1 to 100"),
+        v.maxValue(100, "QUOTA_TARGET_PERCENT must be a number from 1 to 100"),
+      ),
+      String(DEFAULT_ADVICE.targetPercent),
+    ),
+    ADVICE_WORK_HOURS: v.optional(parsed("ADVICE_WORK_HOURS", parseWorkHours), "Mon-Fri 09:00-18:00"),
+    QUOTA_BUDGETS: v.optional(parsed("QUOTA_BUDGETS", parseBudgets), ""),
+    QUOTA_WEEKLY_RESET: v.optional(parsed("QUOTA_WEEKLY_RESET", parseWeeklyReset), "Mon 00:00"),
   });
 }
 
@@ -98,6 +142,11 @@ export function parseConfig(env: Record<string, string | undefined>, machineZone
     return { ok: false, message: `Invalid setting: ${message}${got}` };
   }
   const e = parsed.output;
+  if (!(e.ADVICE_MIN_INTERVAL <= e.ADVICE_BASE_INTERVAL && e.ADVICE_BASE_INTERVAL <= e.ADVICE_MAX_INTERVAL))
+    return {
+      ok: false,
+      message: `Invalid setting: ADVICE_MIN_INTERVAL <= ADVICE_BASE_INTERVAL <= ADVICE_MAX_INTERVAL must hold (got ${e.ADVICE_MIN_INTERVAL}, ${e.ADVICE_BASE_INTERVAL}, ${e.ADVICE_MAX_INTERVAL})`,
+    };
   return {
     ok: true,
     config: {
@@ -114,6 +163,15 @@ export function parseConfig(env: Record<string, string | undefined>, machineZone
       copyToAuthToken: e.COPY_TO_AUTH_TOKEN,
       spoolDir: e.SPOOL_DIR,
       requireTokens: e.REQUIRE_TOKENS === "1",
+      advice: {
+        baseInterval: e.ADVICE_BASE_INTERVAL,
+        minInterval: e.ADVICE_MIN_INTERVAL,
+        maxInterval: e.ADVICE_MAX_INTERVAL,
+        targetPercent: e.QUOTA_TARGET_PERCENT,
+        workHours: e.ADVICE_WORK_HOURS,
+        budgets: e.QUOTA_BUDGETS,
+        weeklyReset: e.QUOTA_WEEKLY_RESET,
+      },
     },
   };
 }

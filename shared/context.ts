@@ -1,4 +1,6 @@
 import type { Client } from "@libsql/client";
+import type { AdviceSettings } from "./advice-settings.ts";
+import type { FamilyState } from "../functions/advice/state.ts";
 
 /**
  * The part of a libSQL client a handler may use. Handlers never create a
@@ -12,6 +14,8 @@ export interface HandlerConfig {
   timeZone: string;
   /** How far back a client-sent `timestamp` may lie, in days. */
   replayWindowDays: number;
+  /** The fair-share advice's settings; DEFAULT_ADVICE when absent. */
+  advice?: AdviceSettings;
 }
 
 export interface Context {
@@ -24,6 +28,12 @@ export interface Context {
    * wires it to stderr). Optional: handlers work without it.
    */
   progress?: (message: string) => void;
+  /**
+   * The family's state the advice is computed from. The webhook keeps one
+   * in memory, refreshed every few seconds, so that a report costs no
+   * queries; without it a handler loads it from the database.
+   */
+  familyState?: () => Promise<FamilyState>;
 }
 
 /** A handler: plain input in, a plain result out. */
