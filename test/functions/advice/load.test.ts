@@ -11,7 +11,7 @@ const ctxOf = (db: Db): Context => ({ db, now: () => new Date(NOW), config });
 
 /** An agent's autonomous reports every `every` seconds over the last `hours`, each advised `interval`. */
 async function history(db: Db, name: string, { every, interval, tokens, hours }: { every: number; interval: number | null; tokens: number; hours: number }) {
-  const rows = [];
+  const rows: [string, string, number, number | null][] = [];
   for (let t = NOW - hours * 3_600_000; t < NOW; t += every * 1000) rows.push([name, new Date(t).toISOString(), tokens, interval]);
   await db.batch(
     rows.map((args) => ({ sql: "INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment, recommended_interval) VALUES (?, ?, 'autonomy', ?, ?)", args })),

@@ -140,12 +140,14 @@ const familyArb = fc.record({
   human: fc.double({ min: 0, max: 10_000, noNaN: true }),
 });
 
-function build(f: fc.RecordValue<typeof familyArb.constraints> | any): FamilyState {
+type Family = typeof familyArb extends fc.Arbitrary<infer T> ? T : never;
+
+function build(f: Family): FamilyState {
   return state(
-    f.agents.map((a: any, i: number) =>
+    f.agents.map((a, i) =>
       agent(`Agent-${i}`, { weight: a.weight, pausedUntil: a.paused ? NOW + HOUR : null, active: a.active, auto2h: a.auto2h, auto24h: a.auto24h, auto7d: a.auto7d, costPerPrompt: a.costPerPrompt }),
     ),
-    f.windows.map((w: any) => window(w.name, { percent: w.percent, resetsAt: NOW + w.resetsIn * 1000, tokensSince: w.tokensSince, tokensPerPercent: w.tokensPerPercent, workingSecondsLeft: w.workingSecondsLeft })),
+    f.windows.map((w) => window(w.name, { percent: w.percent, resetsAt: NOW + w.resetsIn * 1000, tokensSince: w.tokensSince, tokensPerPercent: w.tokensPerPercent, workingSecondsLeft: w.workingSecondsLeft })),
     { humanTokensPerWorkingSecond: f.human },
   );
 }
