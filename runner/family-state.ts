@@ -1,3 +1,4 @@
+import { emptyLedger } from "../functions/advice/ledger.ts";
 import { loadFamilyState } from "../functions/advice/load.ts";
 import type { FamilyState } from "../functions/advice/state.ts";
 import { DEFAULT_ADVICE } from "../shared/advice-settings.ts";
@@ -20,9 +21,10 @@ const AFTER_COMMIT_MS = 1000;
 
 /**
  * The family's state kept in memory for the webhook, so that advising a
- * report costs arithmetic, not queries: loaded on first use, reloaded in
+ * report costs arithmetic, not queries: loaded on first use, refreshed in
  * the background every few seconds and soon after the webhook's own
- * commits, one load at a time. A failed load keeps the last state (an
+ * commits, one refresh at a time, each reading only the reports stored
+ * since the last (functions/advice/ledger.ts). A failed load keeps the last state (an
  * empty one before the first success): a report is stored and answered 200
  * even while its advice cannot be brought up to date.
  */
@@ -32,9 +34,11 @@ export function familyStateCache(db: Db, config: HandlerConfig, log: Logger, now
   let dirty = false;
   let loading: Promise<void> | undefined;
   let failing = false;
+  // The family's usage, brought up to date at each refresh with the reports stored since (by any process).
+  const ledger = emptyLedger();
 
   function refresh(): Promise<void> {
-    loading ??= loadFamilyState(db, now().getTime(), config)
+    loading ??= loadFamilyState(db, now().getTime(), config, ledger)
       .then((s) => {
         state = s;
         if (failing) log.info("the fair-share advice is up to date again");

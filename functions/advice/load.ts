@@ -1,12 +1,11 @@
 import { DEFAULT_ADVICE, lastWeeklyReset, workingSeconds, type AdviceSettings, type Budget } from "../../shared/advice-settings.ts";
 import type { Db, HandlerConfig } from "../../shared/context.ts";
 import { parseInstant } from "../quota/observation.ts";
+import { absorb, BUCKET_MS, costPerPrompt, emptyLedger, sumBetween, type Ledger } from "./ledger.ts";
 import { windowLengthMs, type AgentState, type FamilyState, type WindowState } from "./state.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-/** The span an agent's cost per prompt is measured over. */
-const COST_SPAN = 12 * HOUR;
 /** Readings of a window whose resets differ by less than this belong to the same period (scrapers round). */
 const SAME_PERIOD_MS = 10 * 60_000;
 
@@ -20,78 +19,41 @@ export function storedTime(text: unknown): number | null {
 }
 
 /**
- * Loads the family's state at `now` with a handful of aggregate queries over
- * the last 7 days of reports, the agents' settings and the quota readings.
+ * Loads the family's state at `now`: the agents' settings, their usage from
+ * the ledger (brought up to date with the reports stored since it last
+ * looked; a fresh ledger reads the last week), and the quota readings.
  */
-export async function loadFamilyState(db: Db, now: number, config: HandlerConfig): Promise<FamilyState> {
+export async function loadFamilyState(db: Db, now: number, config: HandlerConfig, ledger: Ledger = emptyLedger()): Promise<FamilyState> {
   const settings = settingsOf(config);
-  const agents = await loadAgents(db, now);
-  const family = await db.execute({
-    sql: `SELECT total(CASE WHEN mode = 'collaboration' THEN cache_read_increment END) AS collab, total(cache_read_increment) AS tokens, total(cost_delta) AS cost
-      FROM resource_share_increments WHERE timestamp_ms > ? AND timestamp_ms <= ?`,
-    args: [now - 7 * DAY, now],
-  });
-  const f = family.rows[0]!;
-  const worked = workingSeconds(now - 7 * DAY, now, settings.workHours, config.timeZone);
-  const tokensPerUsd = Number(f.cost) > 0 ? Number(f.tokens) / Number(f.cost) : null;
-  return {
-    loadedAt: now,
-    settings,
-    agents,
-    windows: await loadWindows(db, now, settings, config.timeZone, tokensPerUsd),
-    humanTokensPerWorkingSecond: worked > 0 ? Number(f.collab) / worked : 0,
-  };
-}
-
-async function loadAgents(db: Db, now: number): Promise<AgentState[]> {
-  const [identities, usage, costs] = await db.batch(
-    [
-      "SELECT name, weight, paused_until, active, last_seen FROM claude_identities",
-      {
-        sql: `SELECT claude_name AS name,
-            total(CASE WHEN timestamp_ms > ? THEN cache_read_increment END) AS auto2h,
-            total(CASE WHEN timestamp_ms > ? THEN cache_read_increment END) AS auto24h,
-            total(cache_read_increment) AS auto7d
-          FROM resource_share_increments
-          WHERE mode = 'autonomy' AND timestamp_ms > ? AND timestamp_ms <= ? GROUP BY claude_name`,
-        args: [now - 2 * HOUR, now - DAY, now - 7 * DAY, now],
-      },
-      // Each autonomous report's advised interval covers the time to the
-      // next one, whose tokens it paid for: the prompts in that gap are the
-      // gap over the interval. A gap longer than twice the interval is an
-      // agent that stopped (asleep, with its human) and counts as two.
-      {
-        sql: `SELECT claude_name AS name, total(next_tokens) AS tokens, total(min(gap, 2.0 * ri) / ri) AS prompts FROM (
-            SELECT claude_name, recommended_interval AS ri,
-              lead(cache_read_increment) OVER agent AS next_tokens,
-              (lead(timestamp_ms) OVER agent - timestamp_ms) / 1000.0 AS gap
-            FROM resource_share_increments
-            WHERE mode = 'autonomy' AND timestamp_ms > ? AND timestamp_ms <= ?
-            WINDOW agent AS (PARTITION BY claude_name ORDER BY timestamp_ms, id))
-          WHERE ri > 0 AND gap IS NOT NULL GROUP BY claude_name`,
-        args: [now - COST_SPAN, now],
-      },
-    ],
-    "read",
-  );
-  const used = new Map(usage!.rows.map((r) => [String(r.name), r]));
-  const cost = new Map(costs!.rows.map((r) => [String(r.name), Number(r.prompts) >= 1 ? Number(r.tokens) / Number(r.prompts) : null]));
-  return identities!.rows.map((r) => {
+  await absorb(db, ledger, now);
+  const identities = await db.execute("SELECT name, weight, paused_until, active, last_seen FROM claude_identities");
+  const agents: AgentState[] = identities.rows.map((r) => {
     const name = String(r.name);
-    const u = used.get(name);
+    const usage = ledger.agents.get(name);
     const weight = Number(r.weight);
+    const auto = (span: number) => (usage ? sumBetween(usage.auto, now - span, now, now) : 0);
     return {
       name,
       weight: Number.isFinite(weight) && weight > 0 ? weight : 1,
       pausedUntil: storedTime(r.paused_until),
       active: Number(r.active) !== 0,
       lastSeen: storedTime(r.last_seen),
-      auto2h: Number(u?.auto2h ?? 0),
-      auto24h: Number(u?.auto24h ?? 0),
-      auto7d: Number(u?.auto7d ?? 0),
-      costPerPrompt: cost.get(name) ?? null,
+      auto2h: auto(2 * HOUR),
+      auto24h: auto(DAY),
+      auto7d: auto(7 * DAY),
+      costPerPrompt: usage ? costPerPrompt(usage, now) : null,
     };
   });
+  let collab = 0;
+  for (const usage of ledger.agents.values()) collab += sumBetween(usage.collab, now - 7 * DAY, now, now);
+  const worked = workingSeconds(now - 7 * DAY, now, settings.workHours, config.timeZone);
+  return {
+    loadedAt: now,
+    settings,
+    agents,
+    windows: await loadWindows(db, now, settings, config.timeZone, ledger),
+    humanTokensPerWorkingSecond: worked > 0 ? collab / worked : 0,
+  };
 }
 
 interface Reading {
@@ -153,19 +115,6 @@ async function loadQuotaInfo(db: Db, now: number): Promise<Reading[]> {
   return readings;
 }
 
-/** A span of reports to sum: (from, to]. */
-type Span = [number, number];
-
-async function familyTokens(db: Db, spans: Span[]): Promise<number[]> {
-  if (spans.length === 0) return [];
-  const rs = await db.execute({
-    sql: `SELECT ${spans.map((_, i) => `total(CASE WHEN timestamp_ms > ? AND timestamp_ms <= ? THEN cache_read_increment END) AS s${i}`).join(", ")}
-      FROM resource_share_increments WHERE timestamp_ms > ? AND timestamp_ms <= ?`,
-    args: [...spans.flat(), Math.min(...spans.map((s) => s[0])), Math.max(...spans.map((s) => s[1]))],
-  });
-  return spans.map((_, i) => Number(rs.rows[0]![`s${i}`]));
-}
-
 /**
  * Each window's last reading, with the family's tokens since and how many
  * tokens make a percentage point (k): from two readings of the same period
@@ -173,7 +122,10 @@ async function familyTokens(db: Db, spans: Span[]): Promise<number[]> {
  * budget, else from the usage since the window opened over its %. Windows
  * with a budget and no reading are estimated from the budget alone.
  */
-async function loadWindows(db: Db, now: number, settings: AdviceSettings, timeZone: string, tokensPerUsd: number | null): Promise<WindowState[]> {
+async function loadWindows(db: Db, now: number, settings: AdviceSettings, timeZone: string, ledger: Ledger): Promise<WindowState[]> {
+  const cost = sumBetween(ledger.familyCost, now - 7 * DAY, now, now);
+  // Reports that carry a cost say how many tokens a dollar buys: the rate a budget in USD is converted at.
+  const tokensPerUsd = cost > 0 ? sumBetween(ledger.familyPriced, now - 7 * DAY, now, now) / cost : null;
   const readings = await loadReadings(db, now);
   const latest = new Map<string, { last: Reading; first: Reading }>();
   for (const r of readings) {
@@ -184,7 +136,7 @@ async function loadWindows(db: Db, now: number, settings: AdviceSettings, timeZo
   const budgets = new Map(settings.budgets.map((b) => [b.window, b]));
   const budgetTokens = (b: Budget | undefined) => (!b ? null : b.unit === "tokens" ? b.amount : tokensPerUsd === null ? null : b.amount * tokensPerUsd);
 
-  const spans: Span[] = [];
+  const spans: [number, number][] = [];
   const span = (from: number, to: number) => spans.push([from, Math.max(from, to)]) - 1;
   const plans = [...latest.values()].map(({ last, first }) => ({
     last,
@@ -193,9 +145,9 @@ async function loadWindows(db: Db, now: number, settings: AdviceSettings, timeZo
     between: span(first.observedAt, last.observedAt),
     opened: span(last.resetsAt - windowLengthMs(last.window), last.observedAt),
   }));
-  const budgetOnly = await budgetPeriods(db, now, settings, timeZone, [...budgets.values()].filter((b) => !latest.has(b.window)));
+  const budgetOnly = budgetPeriods(ledger, now, settings, timeZone, [...budgets.values()].filter((b) => !latest.has(b.window)));
   const budgetSpans = budgetOnly.map((b) => span(b.start, now));
-  const sums = await familyTokens(db, spans);
+  const sums = spans.map(([from, to]) => sumBetween(ledger.family, from, to, now));
 
   const windows: WindowState[] = plans.map(({ last, first, since, between, opened }) => {
     const moved = last.percent - first.percent;
@@ -243,13 +195,13 @@ async function loadWindows(db: Db, now: number, settings: AdviceSettings, timeZo
  * configured reset; the 5-hour one from the first report of the last five
  * hours (Claude's session window opens with the first message).
  */
-async function budgetPeriods(db: Db, now: number, settings: AdviceSettings, timeZone: string, budgets: Budget[]) {
+function budgetPeriods(ledger: Ledger, now: number, settings: AdviceSettings, timeZone: string, budgets: Budget[]) {
   const periods: { budget: Budget; start: number; resetsAt: number }[] = [];
   for (const budget of budgets) {
     if (budget.window === "five_hour") {
-      const rs = await db.execute({ sql: "SELECT min(timestamp_ms) AS first FROM resource_share_increments WHERE timestamp_ms > ? AND timestamp_ms <= ?", args: [now - 5 * HOUR, now] });
-      const first = rs.rows[0]?.first;
-      const start = first === null || first === undefined ? now : Number(first) - 1;
+      let first = Infinity;
+      for (const [bucket, tokens] of ledger.family) if (tokens > 0 && bucket * BUCKET_MS > now - 5 * HOUR - BUCKET_MS) first = Math.min(first, bucket * BUCKET_MS);
+      const start = Number.isFinite(first) ? Math.max(first, now - 5 * HOUR) : now;
       periods.push({ budget, start, resetsAt: start + 5 * HOUR });
     } else {
       const start = lastWeeklyReset(now, settings.weeklyReset, timeZone);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { emptyLedger } from "../../../functions/advice/ledger.ts";
 import { loadFamilyState } from "../../../functions/advice/load.ts";
 import { ingest } from "../../../functions/ingest.ts";
 import { DEFAULT_ADVICE } from "../../../shared/advice-settings.ts";
@@ -49,5 +50,25 @@ describe("loadFamilyState", () => {
     }
     expect(answers[0]!.recommended_interval).toEqual(expect.any(Number));
     expect(answers[1]).toEqual(answers[0]);
+  });
+
+  it("keeps a ledger up to date from the new reports alone, ending where a fresh load of the same database ends", async () => {
+    const db = await openTestDatabase();
+    await history(db.db, "Early", { every: 600, interval: 600, tokens: 30_000, hours: 30 });
+    const ledger = emptyLedger();
+    const first = await loadFamilyState(db.db, NOW, config, ledger);
+    // Later reports: Early keeps on, Late starts, one of them replayed from yesterday.
+    const later = NOW + 3 * 3_600_000;
+    for (let t = NOW; t < later; t += 600_000)
+      await db.db.execute({ sql: "INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment, recommended_interval) VALUES ('Early', ?, 'autonomy', 30000, 600)", args: [new Date(t).toISOString()] });
+    await history(db.db, "Late", { every: 1200, interval: 1200, tokens: 80_000, hours: 1 });
+    await db.db.execute({ sql: "INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment) VALUES ('Late', ?, 'collaboration', 5000)", args: [new Date(NOW - 20 * 3_600_000).toISOString()] });
+    const kept = await loadFamilyState(db.db, later, config, ledger);
+    const fresh = await loadFamilyState(db.db, later, config);
+    expect(first.agents.map((a) => a.name)).toEqual(["Early"]);
+    const figures = (s: typeof kept) => s.agents.map((a) => [a.name, Math.round(a.auto2h), Math.round(a.auto24h), Math.round(a.auto7d), Math.round(a.costPerPrompt ?? -1)]);
+    expect(figures(kept)).toEqual(figures(fresh));
+    expect(kept.humanTokensPerWorkingSecond).toBeCloseTo(fresh.humanTokensPerWorkingSecond, 6);
+    expect(Math.round(kept.agents[0]!.costPerPrompt!)).toBe(30_000);
   });
 });
