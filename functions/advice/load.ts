@@ -44,16 +44,18 @@ export async function loadFamilyState(db: Db, now: number, config: HandlerConfig
       costPerPrompt: usage ? costPerPrompt(usage, now) : null,
     };
   });
-  let collab = 0;
-  for (const usage of ledger.agents.values()) collab += sumBetween(usage.collab, now - 7 * DAY, now, now);
-  const worked = workingSeconds(now - 7 * DAY, now, settings.workHours, config.timeZone);
-  return {
-    loadedAt: now,
-    settings,
-    agents,
-    windows: await loadWindows(db, now, settings, config.timeZone, ledger),
-    humanTokensPerWorkingSecond: worked > 0 ? collab / worked : 0,
-  };
+  const windows = await loadWindows(db, now, settings, config.timeZone, ledger);
+  // The human's pace matters only for the reserve kept in a window. Without
+  // one, no local time is computed: the first date formatter costs the
+  // process some 6 MB of ICU data (see shared/time.ts).
+  let humanTokensPerWorkingSecond = 0;
+  if (windows.length > 0) {
+    let collab = 0;
+    for (const usage of ledger.agents.values()) collab += sumBetween(usage.collab, now - 7 * DAY, now, now);
+    const worked = workingSeconds(now - 7 * DAY, now, settings.workHours, config.timeZone);
+    humanTokensPerWorkingSecond = worked > 0 ? collab / worked : 0;
+  }
+  return { loadedAt: now, settings, agents, windows, humanTokensPerWorkingSecond };
 }
 
 interface Reading {
