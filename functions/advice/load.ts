@@ -66,24 +66,72 @@ interface Reading {
   source: string;
 }
 
-/** The valid readings of the last 8 days, newest first: quota_observations and, where it exists, the seed's quota_info. */
-async function loadReadings(db: Db, now: number): Promise<Reading[]> {
-  const since = new Date(now - 8 * DAY).toISOString();
+const readingOf = (r: Record<string, unknown>): Reading => ({
+  window: String(r.window),
+  percent: Number(r.used_percentage),
+  observedAt: storedTime(r.observed_at)!,
+  resetsAt: storedTime(r.resets_at)!,
+  source: String(r.source),
+});
+
+interface Latest {
+  last: Reading;
+  /** The first reading of the same period (the last itself if none): the pair calibrates tokens per point. */
+  first: Reading;
+}
+
+/**
+ * Per window of quota_observations: its latest reading, and the first of
+ * the same period. A statusLine sends a reading with every report, so the
+ * table grows by thousands of rows a day: each query here is an index
+ * seek, the windows' names found by skipping through the index, never a scan.
+ */
+async function observedWindows(db: Db, now: number): Promise<Latest[]> {
+  const names = await db.execute(`WITH RECURSIVE w(name) AS (
+      SELECT min(window) FROM quota_observations
+      UNION ALL SELECT (SELECT min(window) FROM quota_observations WHERE window > w.name) FROM w WHERE w.name IS NOT NULL)
+    SELECT name FROM w WHERE name IS NOT NULL`);
+  if (names.rows.length === 0) return [];
   const nowIso = new Date(now).toISOString();
-  const observed = await db.execute({
-    sql: `SELECT window, used_percentage, observed_at, resets_at, source FROM quota_observations
-      WHERE observed_at > ? AND observed_at <= ? AND resets_at > ? ORDER BY observed_at DESC LIMIT 5000`,
-    args: [since, nowIso, nowIso],
+  const columns = "window, used_percentage, observed_at, resets_at, source";
+  const latest = await db.batch(
+    names.rows.map((r) => ({ sql: `SELECT ${columns} FROM quota_observations WHERE window = ? AND observed_at <= ? ORDER BY observed_at DESC LIMIT 1`, args: [String(r.name), nowIso] })),
+    "read",
+  );
+  const found = latest.flatMap((rs) => (rs.rows[0] ? [readingOf(rs.rows[0])] : [])).filter((r) => r.resetsAt > now);
+  if (found.length === 0) return [];
+  const firsts = await db.batch(
+    found.map((last) => ({
+      sql: `SELECT ${columns} FROM quota_observations WHERE window = ? AND observed_at >= ? ORDER BY observed_at LIMIT 1`,
+      args: [last.window, new Date(last.resetsAt - windowLengthMs(last.window)).toISOString()],
+    })),
+    "read",
+  );
+  return found.map((last, i) => {
+    const row = firsts[i]!.rows[0];
+    const first = row ? readingOf(row) : last;
+    return { last, first: samePeriod(first, last) && first.observedAt <= last.observedAt ? first : last };
   });
-  const readings: Reading[] = observed.rows.map((r) => ({
-    window: String(r.window),
-    percent: Number(r.used_percentage),
-    observedAt: storedTime(r.observed_at)!,
-    resetsAt: storedTime(r.resets_at)!,
-    source: String(r.source),
-  }));
-  readings.push(...(await loadQuotaInfo(db, now)));
-  return readings.filter((r) => r.observedAt <= now && r.resetsAt > now).sort((a, b) => b.observedAt - a.observedAt);
+}
+
+const samePeriod = (a: Reading, b: Reading) => a.window === b.window && Math.abs(a.resetsAt - b.resetsAt) < SAME_PERIOD_MS;
+
+/** Each window's latest valid reading, from quota_observations or the seed's quota_info, whichever is newer. */
+async function latestReadings(db: Db, now: number): Promise<Map<string, Latest>> {
+  const latest = new Map<string, Latest>();
+  for (const pair of await observedWindows(db, now)) latest.set(pair.last.window, pair);
+  // quota_info, newest first: a window's first row there is its latest, later rows of the same period go back to its first.
+  const fromInfo = new Map<string, Latest>();
+  for (const r of (await loadQuotaInfo(db, now)).filter((r) => r.resetsAt > now).sort((a, b) => b.observedAt - a.observedAt)) {
+    const seen = fromInfo.get(r.window);
+    if (!seen) fromInfo.set(r.window, { last: r, first: r });
+    else if (samePeriod(r, seen.last)) seen.first = r;
+  }
+  for (const [window, pair] of fromInfo) {
+    const other = latest.get(window);
+    if (!other || pair.last.observedAt > other.last.observedAt) latest.set(window, pair);
+  }
+  return latest;
 }
 
 /**
@@ -128,13 +176,7 @@ async function loadWindows(db: Db, now: number, settings: AdviceSettings, timeZo
   const cost = sumBetween(ledger.familyCost, now - 7 * DAY, now, now);
   // Reports that carry a cost say how many tokens a dollar buys: the rate a budget in USD is converted at.
   const tokensPerUsd = cost > 0 ? sumBetween(ledger.familyPriced, now - 7 * DAY, now, now) / cost : null;
-  const readings = await loadReadings(db, now);
-  const latest = new Map<string, { last: Reading; first: Reading }>();
-  for (const r of readings) {
-    const seen = latest.get(r.window);
-    if (!seen) latest.set(r.window, { last: r, first: r });
-    else if (Math.abs(r.resetsAt - seen.last.resetsAt) < SAME_PERIOD_MS) seen.first = r;
-  }
+  const latest = await latestReadings(db, now);
   const budgets = new Map(settings.budgets.map((b) => [b.window, b]));
   const budgetTokens = (b: Budget | undefined) => (!b ? null : b.unit === "tokens" ? b.amount : tokensPerUsd === null ? null : b.amount * tokensPerUsd);
 
