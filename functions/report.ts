@@ -107,7 +107,10 @@ export function toRow(report: ReportInput, now: Date, config: HandlerConfig): In
     event_id: report.event_id ?? null,
     received_at: now.toISOString(),
     host: report.hostname ?? null,
-    ...quotaOf(report, at.getTime(), now),
+    // Every row has the same fields from the start (a report's path is hot: an
+    // object that changes shape later, or is built by spreading, costs more).
+    recommended_interval: null,
+    quota: report.rate_limits ? quotaOf(report.rate_limits, report.claude_name, at.getTime(), now) : undefined,
   };
 }
 
@@ -116,11 +119,9 @@ export function toRow(report: ReportInput, now: Date, config: HandlerConfig): In
  * source. A reading that says nothing about now (a replayed report whose
  * window has reset since) is left out; the report itself is stored.
  */
-function quotaOf(report: ReportInput, at: number, now: Date): { quota?: QuotaRow[] } {
-  if (!report.rate_limits) return {};
+function quotaOf(rateLimits: NonNullable<ReportInput["rate_limits"]>, agent: string, at: number, now: Date): QuotaRow[] | undefined {
   const quota: QuotaRow[] = [];
-  for (const [window, reading] of Object.entries(report.rate_limits))
-    if (reading && staleness(at, reading.resets_at, now.getTime()) === undefined)
-      quota.push(toQuotaRow({ window, ...reading }, at, report.claude_name, now));
-  return quota.length > 0 ? { quota } : {};
+  for (const [window, reading] of Object.entries(rateLimits))
+    if (reading && staleness(at, reading.resets_at, now.getTime()) === undefined) quota.push(toQuotaRow({ window, ...reading }, at, agent, now));
+  return quota.length > 0 ? quota : undefined;
 }

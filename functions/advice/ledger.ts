@@ -45,57 +45,39 @@ function agentOf(ledger: Ledger, name: string): AgentUsage {
 
 /**
  * Adds the reports stored since `ledger.lastId` (all of the last week's on a
- * fresh ledger). Two grouped queries, whatever the number of new rows:
- * tokens per agent, mode and bucket; and, for autonomous reports, the pairs
- * of consecutive reports that measure an agent's cost per prompt: each
- * report's advised interval covers the time to the next one, whose tokens it
- * paid for, so the prompts in that gap are the gap over the interval (a gap
- * longer than two intervals is an agent that stopped, and counts as two).
+ * fresh ledger) with one grouped query, whatever the number of new rows:
+ * per agent, mode and bucket, the tokens, and for autonomous reports that
+ * were advised an interval, how many, their first and last time and their
+ * mean interval. An agent's cost per prompt comes from consecutive reports:
+ * each report's advised interval covers the time to the next one, whose
+ * tokens it paid for, so the prompts in that gap are the gap over the
+ * interval (a gap longer than two intervals is an agent that stopped, and
+ * counts as two). Within a bucket (5 minutes, shorter than any interval)
+ * the gaps add up to last − first; between buckets, the last report of one
+ * pairs with the first of the next. Rows are never fetched one by one: at a
+ * few microseconds each, that cost the webhook more than storing them.
  */
 export async function absorb(db: Db, ledger: Ledger, now: number): Promise<void> {
   const fresh = ledger.lastId === 0;
-  const since = now - KEEP_MS;
   const top = await db.execute("SELECT coalesce(max(id), 0) AS id FROM resource_share_increments");
   const upTo = Number(top.rows[0]!.id);
   if (upTo <= ledger.lastId) return;
-  const costSince = fresh ? now - COST_SPAN_MS : since;
   // New rows are found by id (the primary key); a fresh ledger's week by time
   // (its index), the other term then checked row by row (a unary + keeps
   // SQLite from choosing that term's index).
   const id = fresh ? "+id" : "id";
   const time = fresh ? "timestamp_ms" : "+timestamp_ms";
-  const [tokens, pairs] = await db.batch(
-    [
-      {
-        sql: `SELECT claude_name AS name, mode, timestamp_ms / ${BUCKET_MS} AS bucket, total(cache_read_increment) AS tokens,
-            total(cost_delta) AS cost, total(CASE WHEN cost_delta > 0 THEN cache_read_increment END) AS priced
-          FROM resource_share_increments WHERE ${id} > ? AND ${id} <= ? AND ${time} > ? GROUP BY 1, 2, 3`,
-        args: [ledger.lastId, upTo, since],
-      },
-      {
-        sql: `SELECT name, timestamp_ms / ${BUCKET_MS} AS bucket,
-            total(CASE WHEN gap > 0 AND ri > 0 THEN next_tokens END) AS tokens,
-            total(CASE WHEN gap > 0 AND ri > 0 THEN min(gap, 2.0 * ri) / ri END) AS prompts,
-            min(CASE WHEN first THEN timestamp_ms END) AS first_at,
-            total(CASE WHEN first THEN cache_read_increment END) AS first_tokens,
-            max(CASE WHEN next_at IS NULL THEN timestamp_ms END) AS last_at,
-            max(CASE WHEN next_at IS NULL THEN ri END) AS last_ri
-          FROM (
-            SELECT claude_name AS name, timestamp_ms, cache_read_increment, recommended_interval AS ri,
-              lag(id) OVER agent IS NULL AS first,
-              lead(timestamp_ms) OVER agent AS next_at,
-              lead(cache_read_increment) OVER agent AS next_tokens,
-              (lead(timestamp_ms) OVER agent - timestamp_ms) / 1000.0 AS gap
-            FROM resource_share_increments
-            WHERE ${id} > ? AND ${id} <= ? AND mode = 'autonomy' AND ${time} > ?
-            WINDOW agent AS (PARTITION BY claude_name ORDER BY timestamp_ms, id))
-          GROUP BY 1, 2`,
-        args: [ledger.lastId, upTo, costSince],
-      },
-    ],
-    "read",
-  );
-  for (const r of tokens!.rows) {
+  const advised = "mode = 'autonomy' AND recommended_interval > 0";
+  const rs = await db.execute({
+    sql: `SELECT claude_name AS name, mode, timestamp_ms / ${BUCKET_MS} AS bucket, total(cache_read_increment) AS tokens,
+        total(cost_delta) AS cost, total(CASE WHEN cost_delta > 0 THEN cache_read_increment END) AS priced,
+        count(CASE WHEN ${advised} THEN 1 END) AS advised, total(CASE WHEN ${advised} THEN cache_read_increment END) AS advised_tokens,
+        min(CASE WHEN ${advised} THEN timestamp_ms END) AS first_at, max(CASE WHEN ${advised} THEN timestamp_ms END) AS last_at,
+        avg(CASE WHEN ${advised} THEN recommended_interval END) AS interval
+      FROM resource_share_increments WHERE ${id} > ? AND ${id} <= ? AND ${time} > ? GROUP BY 1, 2, 3 ORDER BY 1, 3`,
+    args: [ledger.lastId, upTo, now - KEEP_MS],
+  });
+  for (const r of rs.rows) {
     const a = agentOf(ledger, String(r.name));
     const bucket = Number(r.bucket);
     const t = Number(r.tokens);
@@ -105,29 +87,22 @@ export async function absorb(db: Db, ledger: Ledger, now: number): Promise<void>
       add(ledger.familyCost, bucket, Number(r.cost));
       add(ledger.familyPriced, bucket, Number(r.priced));
     }
-  }
-  // Per agent: where this delta's first report pairs with the last one seen before it.
-  const ends = new Map<string, { firstAt: number; firstTokens: number; lastAt: number; lastRi: number | null }>();
-  for (const r of pairs!.rows) {
-    const name = String(r.name);
-    const a = agentOf(ledger, name);
-    const bucket = Number(r.bucket);
-    add(a.costTokens, bucket, Number(r.tokens));
-    add(a.costPrompts, bucket, Number(r.prompts));
-    const e = ends.get(name) ?? { firstAt: Infinity, firstTokens: 0, lastAt: -Infinity, lastRi: null };
-    if (r.first_at !== null && Number(r.first_at) < e.firstAt) Object.assign(e, { firstAt: Number(r.first_at), firstTokens: Number(r.first_tokens) });
-    if (r.last_at !== null && Number(r.last_at) > e.lastAt) Object.assign(e, { lastAt: Number(r.last_at), lastRi: r.last_ri === null ? null : Number(r.last_ri) });
-    ends.set(name, e);
-  }
-  for (const [name, e] of ends) {
-    const a = agentOf(ledger, name);
-    const gap = a.last ? (e.firstAt - a.last.at) / 1000 : 0;
-    if (a.last && a.last.interval && a.last.interval > 0 && gap > 0) {
-      const bucket = Math.floor(e.firstAt / BUCKET_MS);
-      add(a.costTokens, bucket, e.firstTokens);
+    const n = Number(r.advised);
+    if (n === 0 || bucket * BUCKET_MS < now - COST_SPAN_MS - BUCKET_MS) continue;
+    const firstAt = Number(r.first_at);
+    const lastAt = Number(r.last_at);
+    const interval = Number(r.interval);
+    const meanTokens = Number(r.advised_tokens) / n;
+    // Within the bucket: n − 1 pairs spanning last − first.
+    add(a.costTokens, bucket, meanTokens * (n - 1));
+    add(a.costPrompts, bucket, (lastAt - firstAt) / 1000 / interval);
+    // With the agent's report before it, if that came earlier.
+    if (a.last && a.last.interval && firstAt > a.last.at) {
+      const gap = (firstAt - a.last.at) / 1000;
+      add(a.costTokens, bucket, meanTokens);
       add(a.costPrompts, bucket, Math.min(gap, 2 * a.last.interval) / a.last.interval);
     }
-    if (!a.last || e.lastAt >= a.last.at) a.last = { at: e.lastAt, interval: e.lastRi };
+    if (!a.last || lastAt >= a.last.at) a.last = { at: lastAt, interval };
   }
   ledger.lastId = upTo;
   prune(ledger, now);

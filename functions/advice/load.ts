@@ -211,7 +211,8 @@ async function loadWindows(db: Db, now: number, settings: AdviceSettings, timeZo
       resetsAt: last.resetsAt,
       source: last.source,
       fromBudget: false,
-      tokensSince: sums[since]!,
+      // A reading younger than a bucket of the ledger is as fresh as the ledger can tell.
+      tokensSince: now - last.observedAt < BUCKET_MS ? 0 : sums[since]!,
       tokensPerPercent: k !== null && k > 0 ? k : null,
       workingSecondsLeft: workingSeconds(now, last.resetsAt, settings.workHours, timeZone),
     };
