@@ -16,14 +16,14 @@ export interface FamilyStateCache {
 
 /** How old the state may get while nothing is written here (other processes write too: the CLI, a scraper). */
 const MAX_AGE_MS = 5000;
-/** After this process's own commits, at most one reload per this long, however busy the webhook is. */
-const AFTER_COMMIT_MS = 1000;
+/** A read a person makes (advice, quota, health) sees this process's commits, and a state at most this old. */
+const FRESH_MS = 1000;
 
 /**
  * The family's state kept in memory for the webhook, so that advising a
  * report costs arithmetic, not queries: loaded on first use, refreshed in
- * the background every few seconds and soon after the webhook's own
- * commits, one refresh at a time, each reading only the reports stored
+ * the background every few seconds (reads a person makes wait for one that
+ * includes the webhook's own commits), one refresh at a time, each reading only the reports stored
  * since the last (functions/advice/ledger.ts). A failed load keeps the last state (an
  * empty one before the first success): a report is stored and answered 200
  * even while its advice cannot be brought up to date.
@@ -60,7 +60,9 @@ export function familyStateCache(db: Db, config: HandlerConfig, log: Logger, now
     async get() {
       if (state === undefined) await refresh();
       const age = Date.now() - loadedWall;
-      if (age > MAX_AGE_MS || (dirty && age > AFTER_COMMIT_MS)) {
+      // A report's advice may be a few seconds behind: its interval is minutes
+      // long. Refreshing after every commit cost a busy webhook a few percent.
+      if (age > MAX_AGE_MS) {
         dirty = false;
         void refresh();
       }
@@ -68,7 +70,7 @@ export function familyStateCache(db: Db, config: HandlerConfig, log: Logger, now
     },
     async fresh() {
       if (loading) await loading;
-      if (state === undefined || dirty || Date.now() - loadedWall > AFTER_COMMIT_MS) {
+      if (state === undefined || dirty || Date.now() - loadedWall > FRESH_MS) {
         dirty = false;
         await refresh();
       }

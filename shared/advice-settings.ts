@@ -108,12 +108,25 @@ export function parseBudgets(text: string): Budget[] | string {
   return budgets;
 }
 
+// The advice asks for the same few days' starts at every refresh; each costs
+// a few date formatters. Days do not change where they start.
+const starts = new Map<string, number>();
+function dayStart(day: string, timeZone: string): number {
+  const key = `${timeZone} ${day}`;
+  let at = starts.get(key);
+  if (at === undefined) {
+    if (starts.size > 1000) starts.clear();
+    starts.set(key, (at = startOfDay(day, timeZone)));
+  }
+  return at;
+}
+
 /** The last weekly reset at or before `now` (Unix ms), in the zone's local time. */
 export function lastWeeklyReset(now: number, reset: WeeklyReset, timeZone: string): number {
   let d = localDay(now, timeZone);
   for (let i = 0; i < 8; i++, d = addDays(d, -1)) {
     if (new Date(`${d}T12:00:00Z`).getUTCDay() !== reset.weekday) continue;
-    const at = startOfDay(d, timeZone) + reset.minutes * 60_000;
+    const at = dayStart(d, timeZone) + reset.minutes * 60_000;
     if (at <= now) return at;
   }
   return now - 7 * 86_400_000;
@@ -130,7 +143,7 @@ export function workingSeconds(from: number, to: number, hours: WorkHours, timeZ
   const last = localDay(to, timeZone);
   for (let d = localDay(from, timeZone); d <= last; d = addDays(d, 1)) {
     if (!hours.days.includes(new Date(`${d}T12:00:00Z`).getUTCDay())) continue;
-    const start = startOfDay(d, timeZone);
+    const start = dayStart(d, timeZone);
     const a = Math.max(from, start + hours.from * 60_000);
     const b = Math.min(to, start + hours.to * 60_000);
     if (b > a) total += (b - a) / 1000;

@@ -98,7 +98,9 @@ async function observedWindows(db: Db, now: number): Promise<Latest[]> {
     names.rows.map((r) => ({ sql: `SELECT ${columns} FROM quota_observations WHERE window = ? AND observed_at <= ? ORDER BY observed_at DESC LIMIT 1`, args: [String(r.name), nowIso] })),
     "read",
   );
-  const found = latest.flatMap((rs) => (rs.rows[0] ? [readingOf(rs.rows[0])] : [])).filter((r) => r.resetsAt > now);
+  // A window whose latest reading has reset since is still known for one
+  // more period (see current()); one silent for longer is not.
+  const found = latest.flatMap((rs) => (rs.rows[0] ? [readingOf(rs.rows[0])] : [])).filter((r) => r.resetsAt + windowLengthMs(r.window) > now);
   if (found.length === 0) return [];
   const firsts = await db.batch(
     found.map((last) => ({
@@ -112,6 +114,19 @@ async function observedWindows(db: Db, now: number): Promise<Latest[]> {
     const first = row ? readingOf(row) : last;
     return { last, first: samePeriod(first, last) && first.observedAt <= last.observedAt ? first : last };
   });
+}
+
+/**
+ * The window now, from its latest reading. Once that reading's reset has
+ * passed and no newer one came, the window is known all the same: empty at
+ * the reset, resetting one period later (a 5-hour window really opens with
+ * the first prompt after, which is soon in a busy family). Dropping it
+ * instead left the family unpaced until the next reading: a burst at the
+ * minimum interval after every reset, in the simulation.
+ */
+function current(last: Reading, now: number): Reading {
+  if (last.resetsAt > now) return last;
+  return { window: last.window, percent: 0, observedAt: last.resetsAt, resetsAt: last.resetsAt + windowLengthMs(last.window), source: `${last.source}, reset since` };
 }
 
 const samePeriod = (a: Reading, b: Reading) => a.window === b.window && Math.abs(a.resetsAt - b.resetsAt) < SAME_PERIOD_MS;
@@ -185,7 +200,8 @@ async function loadWindows(db: Db, now: number, settings: AdviceSettings, timeZo
   const plans = [...latest.values()].map(({ last, first }) => ({
     last,
     first,
-    since: span(last.observedAt, now),
+    current: current(last, now),
+    since: span(current(last, now).observedAt, now),
     between: span(first.observedAt, last.observedAt),
     opened: span(last.resetsAt - windowLengthMs(last.window), last.observedAt),
   }));
@@ -193,7 +209,7 @@ async function loadWindows(db: Db, now: number, settings: AdviceSettings, timeZo
   const budgetSpans = budgetOnly.map((b) => span(b.start, now));
   const sums = spans.map(([from, to]) => sumBetween(ledger.family, from, to, now));
 
-  const windows: WindowState[] = plans.map(({ last, first, since, between, opened }) => {
+  const windows: WindowState[] = plans.map(({ last, first, current, since, between, opened }) => {
     const moved = last.percent - first.percent;
     const budget = budgetTokens(budgets.get(last.window));
     const k =
@@ -205,16 +221,16 @@ async function loadWindows(db: Db, now: number, settings: AdviceSettings, timeZo
             ? sums[opened]! / last.percent
             : null;
     return {
-      window: last.window,
-      percent: last.percent,
-      observedAt: last.observedAt,
-      resetsAt: last.resetsAt,
-      source: last.source,
+      window: current.window,
+      percent: current.percent,
+      observedAt: current.observedAt,
+      resetsAt: current.resetsAt,
+      source: current.source,
       fromBudget: false,
       // A reading younger than a bucket of the ledger is as fresh as the ledger can tell.
-      tokensSince: now - last.observedAt < BUCKET_MS ? 0 : sums[since]!,
+      tokensSince: now - current.observedAt < BUCKET_MS ? 0 : sums[since]!,
       tokensPerPercent: k !== null && k > 0 ? k : null,
-      workingSecondsLeft: workingSeconds(now, last.resetsAt, settings.workHours, timeZone),
+      workingSecondsLeft: workingSeconds(now, current.resetsAt, settings.workHours, timeZone),
     };
   });
   budgetOnly.forEach((b, i) => {

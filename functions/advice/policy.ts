@@ -1,5 +1,5 @@
 import type { AgentState, FamilyState } from "./state.ts";
-import { currentPercent, round1 } from "./windows.ts";
+import { currentPercent, round1, windowsAt } from "./windows.ts";
 
 /**
  * The fair-share policy: for one agent at one instant, how long to wait
@@ -112,8 +112,7 @@ export function advise(state: FamilyState, name: string, now: number): Advice {
 
   // The windows: room left for autonomous work, per second until the reset.
   const recentRate = state.agents.reduce((x, a) => x + a.auto2h, 0) / 7200;
-  const windows = state.windows
-    .filter((w) => w.resetsAt > now)
+  const windows = windowsAt(state, now)
     .map((w) => {
       const { percent, estimated } = currentPercent(w);
       const tau = Math.max(1, (w.resetsAt - now) / 1000);

@@ -1,4 +1,4 @@
-import type { FamilyState, WindowState } from "./state.ts";
+import { windowLengthMs, type FamilyState, type WindowState } from "./state.ts";
 
 /** A window as it stands now: the last reading, plus the family's usage since it where that can be converted. */
 export interface WindowNow {
@@ -19,10 +19,24 @@ export function currentPercent(w: WindowState): { percent: number; estimated: bo
   return { percent: Math.min(100, w.percent + added), estimated: w.fromBudget || added > 0 };
 }
 
-/** Every known window that has not reset yet, with its % now. */
+/**
+ * The state's windows as of `now`: one that has reset since the state was
+ * loaded starts its next period empty (as the loader would say, see
+ * current() in load.ts); one that has been gone for a whole period is unknown.
+ */
+export function windowsAt(state: FamilyState, now: number): WindowState[] {
+  const windows: WindowState[] = [];
+  for (const w of state.windows) {
+    if (w.resetsAt > now) windows.push(w);
+    else if (w.resetsAt + windowLengthMs(w.window) > now)
+      windows.push({ ...w, percent: 0, observedAt: w.resetsAt, resetsAt: w.resetsAt + windowLengthMs(w.window), tokensSince: 0, source: `${w.source}, reset since` });
+  }
+  return windows;
+}
+
+/** Every known window, with its % now. */
 export function windowsNow(state: FamilyState, now: number): WindowNow[] {
-  return state.windows
-    .filter((w) => w.resetsAt > now)
+  return windowsAt(state, now)
     .map((w) => {
       const { percent, estimated } = currentPercent(w);
       return {
