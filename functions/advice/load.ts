@@ -78,6 +78,8 @@ interface Latest {
   last: Reading;
   /** The first reading of the same period (the last itself if none): the pair calibrates tokens per point. */
   first: Reading;
+  /** The first and last readings of the period before, for a window that has not moved enough since its reset. */
+  previous?: { first: Reading; last: Reading };
 }
 
 /**
@@ -102,17 +104,32 @@ async function observedWindows(db: Db, now: number): Promise<Latest[]> {
   // more period (see current()); one silent for longer is not.
   const found = latest.flatMap((rs) => (rs.rows[0] ? [readingOf(rs.rows[0])] : [])).filter((r) => r.resetsAt + windowLengthMs(r.window) > now);
   if (found.length === 0) return [];
-  const firsts = await db.batch(
-    found.map((last) => ({
-      sql: `SELECT ${columns} FROM quota_observations WHERE window = ? AND observed_at >= ? ORDER BY observed_at LIMIT 1`,
-      args: [last.window, new Date(last.resetsAt - windowLengthMs(last.window)).toISOString()],
-    })),
+  const periodStart = (r: Reading) => new Date(r.resetsAt - windowLengthMs(r.window)).toISOString();
+  // The first reading of the latest's period, and the last one before it (the period before).
+  const [firsts, befores] = await Promise.all(
+    [
+      `SELECT ${columns} FROM quota_observations WHERE window = ? AND observed_at >= ? ORDER BY observed_at LIMIT 1`,
+      `SELECT ${columns} FROM quota_observations WHERE window = ? AND observed_at < ? ORDER BY observed_at DESC LIMIT 1`,
+    ].map((sql) => db.batch(found.map((last) => ({ sql, args: [last.window, periodStart(last)] })), "read")),
+  );
+  const pairs = found.map((last, i) => {
+    const row = firsts![i]!.rows[0];
+    const first = row ? readingOf(row) : last;
+    const before = befores![i]!.rows[0];
+    return { last, first: samePeriod(first, last) && first.observedAt <= last.observedAt ? first : last, before: before ? readingOf(before) : undefined };
+  });
+  // The period before calibrates a window that has just reset (it has not moved 2 points yet).
+  const earlier = pairs.filter((p) => p.before !== undefined);
+  const earlierFirsts = earlier.length === 0 ? [] : await db.batch(
+    earlier.map((p) => ({ sql: `SELECT ${columns} FROM quota_observations WHERE window = ? AND observed_at >= ? ORDER BY observed_at LIMIT 1`, args: [p.last.window, periodStart(p.before!)] })),
     "read",
   );
-  return found.map((last, i) => {
-    const row = firsts[i]!.rows[0];
-    const first = row ? readingOf(row) : last;
-    return { last, first: samePeriod(first, last) && first.observedAt <= last.observedAt ? first : last };
+  return pairs.map((p) => {
+    const i = earlier.indexOf(p);
+    const row = i >= 0 ? earlierFirsts[i]!.rows[0] : undefined;
+    const first = row ? readingOf(row) : undefined;
+    const previous = p.before && first && samePeriod(first, p.before) ? { first, last: p.before } : undefined;
+    return { last: p.last, first: p.first, ...(previous ? { previous } : {}) };
   });
 }
 
@@ -183,7 +200,8 @@ async function loadQuotaInfo(db: Db, now: number): Promise<Reading[]> {
 /**
  * Each window's last reading, with the family's tokens since and how many
  * tokens make a percentage point (k): from two readings of the same period
- * (the tokens between them over the points they moved), else from the
+ * (the tokens between them over the points they moved), else from the two
+ * of the period before (a window that has just reset), else from the
  * budget, else from the usage since the window opened over its %. Windows
  * with a budget and no reading are estimated from the budget alone.
  */
@@ -197,9 +215,10 @@ async function loadWindows(db: Db, now: number, settings: AdviceSettings, timeZo
 
   const spans: [number, number][] = [];
   const span = (from: number, to: number) => spans.push([from, Math.max(from, to)]) - 1;
-  const plans = [...latest.values()].map(({ last, first }) => ({
+  const plans = [...latest.values()].map(({ last, first, previous }) => ({
     last,
     first,
+    previous: previous ? { moved: previous.last.percent - previous.first.percent, span: span(previous.first.observedAt, previous.last.observedAt) } : undefined,
     current: current(last, now),
     since: span(current(last, now).observedAt, now),
     between: span(first.observedAt, last.observedAt),
@@ -209,13 +228,15 @@ async function loadWindows(db: Db, now: number, settings: AdviceSettings, timeZo
   const budgetSpans = budgetOnly.map((b) => span(b.start, now));
   const sums = spans.map(([from, to]) => sumBetween(ledger.family, from, to, now));
 
-  const windows: WindowState[] = plans.map(({ last, first, current, since, between, opened }) => {
+  const windows: WindowState[] = plans.map(({ last, first, previous, current, since, between, opened }) => {
     const moved = last.percent - first.percent;
     const budget = budgetTokens(budgets.get(last.window));
     const k =
       moved >= 2 && sums[between]! > 0
         ? sums[between]! / moved
-        : budget !== null
+        : previous && previous.moved >= 2 && sums[previous.span]! > 0
+          ? sums[previous.span]! / previous.moved
+          : budget !== null
           ? budget / 100
           : last.percent >= 2 && sums[opened]! > 0
             ? sums[opened]! / last.percent

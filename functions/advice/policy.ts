@@ -44,6 +44,9 @@ export interface Advice {
   advice: { fair_share: number; share_24h: number; windows: WindowAdvice[]; reasons: string[] };
 }
 
+/** The shortest span a window's room is spread over, in seconds. */
+const paceHorizon = (window: string) => (window === "five_hour" ? 20 * 60 : 2 * 3600);
+
 /** Agents that reported within this long count as active (share the windows). */
 export const ACTIVE_MS = 6 * 3_600_000;
 /** A factor this close to 1 needs no explanation. */
@@ -118,7 +121,11 @@ export function advise(state: FamilyState, name: string, now: number): Advice {
       const tau = Math.max(1, (w.resetsAt - now) / 1000);
       const k = w.tokensPerPercent;
       const reserve = state.humanTokensPerWorkingSecond * w.workingSecondsLeft;
-      const room = k === null ? null : Math.max(0, (T - percent) * k - reserve) / tau;
+      // Paced over at least a short horizon: as the reset nears, room over
+      // time-to-reset swings between "spend it all now" and "nothing left"
+      // (replies 15-35x apart in the simulation); the little room left
+      // unspent at the end is a point or two of the window.
+      const room = k === null ? null : Math.max(0, (T - percent) * k - reserve) / Math.max(tau, paceHorizon(w.window));
       const atBase = k === null ? null : percent + (D * tau + reserve) / k;
       const projected = k === null ? null : Math.min(999, percent + (recentRate * tau + reserve) / k);
       return { w, percent, estimated, tau, k, reserve, room, atBase, projected };
