@@ -155,8 +155,6 @@ export async function runPolicy(family: Family, policy: PolicyName, weeks: numbe
       maxStep = Math.max(maxStep, step);
       if (now >= START + DAY && resetsAtLastReply[i] === sub.resets) maxSteadyStep = Math.max(maxSteadyStep, step);
       resetsAtLastReply[i] = sub.resets;
-      if (process.env.SIM_DEBUG && step > 2)
-        process.stderr.write(`${new Date(now).toISOString()} ${family.agents[i]!.name} ${mode} ${before} -> ${after} ${reply.value.quota_status} ${JSON.stringify(reply.value.multipliers)} ${reply.value.advice?.reasons.join(" | ")}\n`);
     }
 
     while (true) {

@@ -108,6 +108,18 @@ describe("the advice policy", () => {
     expect(advise(s, "A", NOW).recommended_interval).toBe(660);
   });
 
+  it("keeps pacing a window that reset after the state was loaded: empty, resetting a period later", () => {
+    // Loaded when the weekly window stood at 89% with an hour to go; asked two hours later.
+    const s = state(["A", "B", "C", "D", "E", "F"].map((n) => agent(n, { auto7d: 1 })), [window("seven_day", { percent: 89, resetsAt: NOW + HOUR })]);
+    const later = advise(s, "A", NOW + 2 * HOUR);
+    expect(later.advice.windows).toEqual([
+      { window: "seven_day", used_percentage: 0, estimated: false, resets_at: new Date(NOW + HOUR + 7 * 24 * HOUR).toISOString(), projected_at_reset: expect.any(Number) },
+    ]);
+    // Paced to the new week, not unpaced at the minimum interval.
+    expect(later.recommended_interval).toBeGreaterThan(DEFAULT_ADVICE.minInterval);
+    expect(later.multipliers.weekly).toBeGreaterThan(1);
+  });
+
   it("names the quota status from the worst window's used or projected %", () => {
     const at = (percent: number, auto2h = 0) => advise(state([agent("A", { auto2h })], [window("seven_day", { percent })]), "A", NOW).quota_status;
     expect([at(10), at(60), at(80), at(90), at(100)]).toEqual(["good", "medium", "high", "critical", "paused"]);

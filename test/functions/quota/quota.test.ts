@@ -92,6 +92,23 @@ describe("quota", () => {
     });
   });
 
+  it("calibrates a window that has just reset by the period before, and knows a reset window until its next reading", async () => {
+    const db = await openTestDatabase();
+    const sql = (observed: string, percent: number, resets: string) =>
+      db.db.execute({ sql: "INSERT INTO quota_observations (observed_at, window, used_percentage, resets_at, source, received_at) VALUES (?, 'seven_day', ?, ?, 'api', ?)", args: [observed, percent, resets, observed] });
+    // Last week: 10 points for 2M tokens (200,000 a point); this week's first reading has not moved yet.
+    await sql("2026-11-30T08:00:00.000Z", 60, "2026-12-03T18:00:00.000Z");
+    await insertIncrements(db.db, [{ claude_name: "A", timestamp: "2026-12-01T09:00:00.000Z", mode: "autonomy", cache_read_increment: 2_000_000 }]);
+    await sql("2026-12-02T08:00:00.000Z", 70, "2026-12-03T18:00:00.000Z");
+    await sql("2026-12-04T08:00:00.000Z", 0, "2026-12-10T18:00:00.000Z");
+    await insertIncrements(db.db, [{ claude_name: "A", timestamp: "2026-12-05T09:00:00.000Z", mode: "autonomy", cache_read_increment: 1_000_000 }]);
+    const result = await quota({}, ctxOf(db.db));
+    expect(result).toMatchObject({ ok: true, value: { windows: [{ window: "seven_day", used_percentage: 5, estimated: true }] } });
+    // A week later, with no reading since its reset, the window is empty, not unknown.
+    const week = await quota({}, ctxOf(db.db, {}, "2026-12-11T12:00:00.000Z"));
+    expect(week).toMatchObject({ ok: true, value: { windows: [{ window: "seven_day", used_percentage: 0, resets_at: "2026-12-17T18:00:00.000Z", source: "api, reset since" }] } });
+  });
+
   it("reads the seed's quota_info table as the cron job writes it, skipping rows without a usable reset", async () => {
     const db = await openTestDatabase();
     sqlite3(
