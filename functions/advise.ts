@@ -1,14 +1,18 @@
 import * as v from "valibot";
 import type { Context } from "../shared/context.ts";
 import { claudeName } from "../shared/fields.ts";
-import { fail, ok, type Result } from "../shared/result.ts";
+import { ok, type Result } from "../shared/result.ts";
 import { validate } from "../shared/validate.ts";
 import { familyStateOf } from "./advice/load.ts";
 import { advise as policy, type Advice } from "./advice/policy.ts";
 
 const adviseSchema = v.object({ claude_name: claudeName });
 
-export type AdviseOutput = Advice & { claude_name: string };
+export type AdviseOutput = Advice & {
+  claude_name: string;
+  /** False for a name that never reported: the advice its first report would get. */
+  known: boolean;
+};
 
 /**
  * The fair-share advice for one agent now: its recommended interval, the
@@ -20,7 +24,9 @@ export async function advise(input: unknown, ctx: Context): Promise<Result<Advis
   if (!parsed.ok) return parsed;
   const name = parsed.value.claude_name;
   const state = await familyStateOf(ctx);
-  if (!state.agents.some((a) => a.name === name))
-    return fail("not_found", `No agent named "${name}" has reported yet; advice is for agents the service knows (see GET /resource/summary).`);
-  return ok({ claude_name: name, ...policy(state, name, ctx.now().getTime()) });
+  const known = state.agents.some((a) => a.name === name);
+  const advice = policy(state, name, ctx.now().getTime());
+  // A misspelt name must not pass for an agent's advice unremarked.
+  if (!known) advice.advice.reasons.unshift(`no agent named "${name}" has reported yet: this is the advice its first report would get`);
+  return ok({ claude_name: name, known, ...advice });
 }

@@ -72,7 +72,7 @@ export const handlers = {
   setAgent: {
     run: setAgent,
     description: "Set an agent's weight, pause it until a time (null resumes), or note why; \"register\": true adds an unknown agent.",
-    example: '{"claude_name":"Sparkle-Orange","weight":2,"paused_until":null,"note":"release week"}',
+    example: '{"claude_name":"Sparkle-Orange","weight":2,"paused_until":null,"note":"release week","register":true}',
   },
   recordQuota: {
     run: recordQuota,

@@ -130,7 +130,7 @@ describe("setAgent and advise through the runner", () => {
     expect(sqlite3Rows(path, "SELECT * FROM claude_identities WHERE name = 'Settings-Bad'")).toEqual(before);
   });
 
-  it("GET /resource/advice/{name} and runner invoke advise give the same advice; an unknown agent is a 404", async () => {
+  it("GET /resource/advice/{name} and runner invoke advise give the same advice; a name never seen is said to be unknown", async () => {
     await post("/resource-share/increment", { claude_name: "Advice-One", cache_read_increment: 1000, mode: "autonomy" });
     const a = await get("/resource/advice/Advice-One");
     expect(a.status).toBe(200);
@@ -138,6 +138,9 @@ describe("setAgent and advise through the runner", () => {
     const cli = await runInvoke("advise", '{"claude_name":"Advice-One"}', env());
     expect(cli.code).toBe(0);
     expect(JSON.parse(cli.stdout).multipliers).toEqual(a.json.multipliers);
-    expect((await get("/resource/advice/Nobody-Here")).status).toBe(404);
+    expect(a.json.known).toBe(true);
+    const unknown = await get("/resource/advice/Nobody-Here");
+    expect(unknown).toMatchObject({ status: 200, json: { known: false } });
+    expect(unknown.json.advice.reasons[0]).toMatch(/no agent named "Nobody-Here" has reported yet/);
   });
 });
