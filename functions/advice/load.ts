@@ -9,7 +9,7 @@ const DAY = 24 * HOUR;
 /** Readings of a window whose resets differ by less than this belong to the same period (scrapers round). */
 const SAME_PERIOD_MS = 10 * 60_000;
 
-export const settingsOf = (config: HandlerConfig): AdviceSettings => config.advice ?? DEFAULT_ADVICE;
+const settingsOf = (config: HandlerConfig): AdviceSettings => config.advice ?? DEFAULT_ADVICE;
 
 /** "2026-01-02T03:04:05.678Z" or the original system's "2026-01-02 03:04:05" (UTC), as Unix ms. */
 export function storedTime(text: unknown): number | null {

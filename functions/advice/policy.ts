@@ -8,22 +8,28 @@ import { currentPercent, round1, windowsAt } from "./windows.ts";
  * scaling that is the feedback loop that ran the original system's
  * intervals away to days.
  *
- * 1. Each agent's cost per prompt c_a comes from its own history (the
- *    family's median without one); at the base interval it would use
- *    c_a / base tokens a second: its demand.
+ * 1. Each agent's cost per prompt c_a comes from its own last 12 hours:
+ *    its tokens over the prompts the intervals this service advised imply
+ *    (ledger.ts; the family's median without such history); at the base
+ *    interval it would use c_a / base tokens a second: its demand.
  * 2. Each window W allows the family's autonomous work
- *    R_W = max(0, (target − used%) · k_W − human reserve) / time to reset,
- *    the reserve being the human's collaboration tokens per working hour
- *    (last 7 days) times the working hours left before the reset. R is the
- *    smallest; with no window known, R is the family's demand at base.
+ *    R_W = max(0, (target − used%) · k_W − human reserve) / max(time to
+ *    reset, a short horizon), the reserve being the human's collaboration
+ *    tokens per working hour (last 7 days) times the working hours left
+ *    before the reset. R is the smallest; with no window known, R is the
+ *    family's demand at base. A window that has reset since its last
+ *    reading is paced as empty until the next one (windowsAt).
  * 3. R is split among the active agents by weight, each weight corrected
  *    toward the agent's fair share of the last 7 days (its weight ×
  *    clamp(√(fair share ÷ 7-day share), 0.5, 2)), max-min fair: an agent
  *    that cannot use its part even at the minimum interval hands the rest
- *    to the others.
+ *    to the others. (Correcting the weights before the split, rather than
+ *    the rates after it, keeps the family total R without renormalising.)
  * 4. interval = c_a ÷ its rate, no later than just after the binding
  *    window resets, within the bounds. A full window or a paused agent
  *    pauses until the reset, checking back within the maximum interval.
+ *
+ * `npm run simulate` (test/simulate/) plays a family against this policy.
  */
 
 export type QuotaStatus = "good" | "medium" | "high" | "critical" | "paused" | "unknown";
