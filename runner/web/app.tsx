@@ -6,6 +6,7 @@ import type { Logger } from "../log.ts";
 import { registerDaily } from "./daily.tsx";
 import { registerDashboard } from "./dashboard.tsx";
 import type { ViewerDeps } from "./deps.ts";
+import { registerFairShare } from "./fair-share.tsx";
 import { Page } from "./layout.tsx";
 import { registerLogin } from "./login.tsx";
 import { registerQuery } from "./query.tsx";
@@ -52,6 +53,7 @@ export function createViewerApp(deps: ViewerDeps, log: Logger): Hono {
   registerDashboard(app, deps);
   registerTables(app, deps);
   registerDaily(app, deps);
+  registerFairShare(app, deps);
   registerQuery(app, deps);
 
   app.notFound((c) =>
