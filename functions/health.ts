@@ -1,6 +1,8 @@
 import type { Context } from "../shared/context.ts";
 import { SCHEMA_VERSION, schemaVersion } from "../shared/migrations.ts";
 import { ok, type Result } from "../shared/result.ts";
+import { familyStateOf } from "./advice/load.ts";
+import { windowsNow, type WindowNow } from "./advice/windows.ts";
 
 export interface HealthOutput {
   status: "ok";
@@ -10,6 +12,8 @@ export interface HealthOutput {
   agents_registered: number;
   last_increment_id: number;
   last_report_at: string | null;
+  /** The quota windows now, as GET /resource/quota gives them. */
+  quota: WindowNow[];
 }
 
 /**
@@ -33,5 +37,6 @@ export async function health(_input: unknown, ctx: Context): Promise<Result<Heal
     agents_registered: Number(r.agents),
     last_increment_id: Number(r.last_increment_id ?? 0),
     last_report_at: r.last_report_at === null ? null : String(r.last_report_at),
+    quota: windowsNow(await familyStateOf(ctx), ctx.now().getTime()),
   });
 }

@@ -1,11 +1,15 @@
 import type { Handler } from "../shared/context.ts";
+import { advise } from "./advise.ts";
 import { aggregateDay } from "./aggregateDay.ts";
 import { dashboard } from "./dashboard.ts";
 import { issueToken, revokeToken } from "./agentToken.ts";
 import { health } from "./health.ts";
 import { ingest } from "./ingest.ts";
 import { ingestBatch } from "./ingestBatch.ts";
+import { quota } from "./quota/quota.ts";
+import { recordQuota } from "./quota/recordQuota.ts";
 import { queryDaily } from "./queryDaily.ts";
+import { setAgent } from "./setAgent.ts";
 import { summary, today } from "./summary.ts";
 
 /**
@@ -58,6 +62,26 @@ export const handlers = {
   health: {
     run: health,
     description: "Check the database answers and the schema is current.",
+    example: "{}",
+  },
+  advise: {
+    run: advise,
+    description: "An agent's fair-share advice now: recommended interval, its factors with reasons, the quota windows.",
+    example: '{"claude_name":"Sparkle-Orange"}',
+  },
+  setAgent: {
+    run: setAgent,
+    description: "Set an agent's weight, pause it until a time (null resumes), or note why; \"register\": true adds an unknown agent.",
+    example: '{"claude_name":"Sparkle-Orange","weight":2,"paused_until":null,"note":"release week","register":true}',
+  },
+  recordQuota: {
+    run: recordQuota,
+    description: "Record readings of the quota windows (one or an array); stale ones are ignored and named.",
+    example: '{"window":"seven_day","used_percentage":63,"resets_at":"2026-12-10T18:00:00Z"}',
+  },
+  quota: {
+    run: quota,
+    description: "Each quota window now: used %, observed or estimated, its reset.",
     example: "{}",
   },
   issueToken: {

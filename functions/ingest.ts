@@ -3,8 +3,14 @@ import { fail, invalid, ok, type Result } from "../shared/result.ts";
 import { validate } from "../shared/validate.ts";
 import { reportSchema, toRow, type IncrementRow } from "./report.ts";
 import { storeIncrements, type StoredIncrement } from "./store.ts";
+import { familyStateOf } from "./advice/load.ts";
+import { advise, type Advice } from "./advice/policy.ts";
+import type { AdviceContext, FamilyState } from "./advice/state.ts";
 
-export interface IngestOutput {
+/** What a stored report is answered with: the report as recorded, and the agent's advice (the real client applies recommended_interval). */
+export type IngestOutput = StoredReport & Partial<Advice>;
+
+export interface StoredReport {
   status: "success";
   claude_name: string;
   tokens_recorded: number;
@@ -22,9 +28,14 @@ export interface IngestOutput {
  */
 export type ReportWriter = (rows: IncrementRow[]) => Promise<StoredIncrement[] | "spooled">;
 
-/** The ingest handlers' context: the webhook hands in its spool-aware writer; by default reports go straight to ctx.db. */
-export interface IngestContext extends Context {
+/**
+ * The ingest handlers' context. The webhook hands in its spool-aware writer
+ * (by default reports go straight to ctx.db) and the family's state kept in
+ * memory with the advice memoised per state (by default both are computed).
+ */
+export interface IngestContext extends AdviceContext {
   writeReports?: ReportWriter;
+  adviceFor?: (state: FamilyState, name: string) => Advice;
 }
 
 /** Validates one report and settles its time; no database access. */
@@ -39,8 +50,9 @@ export function parseReport(input: unknown, ctx: Pick<Context, "now" | "config">
  * event id is the first report. `stored` undefined means accepted and
  * queued (in the spool), not yet in the table: then the report as sent.
  */
-export function describeStored(row: IncrementRow, stored: StoredIncrement | undefined): IngestOutput {
+export function describeStored(row: IncrementRow, stored: StoredIncrement | undefined, advice?: Advice): IngestOutput {
   return {
+    ...advice,
     status: "success",
     claude_name: row.claude_name,
     tokens_recorded: stored?.cache_read_increment ?? row.cache_read_increment,
@@ -80,6 +92,27 @@ function withIdempotencyKey(input: unknown, key: string | undefined): Result<unk
 }
 
 /**
+ * The advice for each agent of `rows`, computed before they are stored so
+ * that each agent's last report keeps the interval it is answered with (the
+ * cost of its prompts is later measured against it). Earlier reports of a
+ * batch were never answered with an interval and keep none.
+ */
+export async function adviseReports(rows: IncrementRow[], ctx: IngestContext): Promise<Map<string, Advice>> {
+  const state = await familyStateOf(ctx);
+  const now = ctx.now().getTime();
+  const adviceFor = ctx.adviceFor ?? ((st: FamilyState, name: string) => advise(st, name, now));
+  const advice = new Map<string, Advice>();
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const row = rows[i]!;
+    if (advice.has(row.claude_name)) continue;
+    const a = adviceFor(state, row.claude_name);
+    advice.set(row.claude_name, a);
+    row.recommended_interval = a.recommended_interval;
+  }
+  return advice;
+}
+
+/**
  * Stores one usage report and registers its agent.
  * @example tsx runner invoke ingest '{"claude_name":"Sparkle-Orange","cache_read_increment":1234,"mode":"autonomy"}'
  */
@@ -88,7 +121,8 @@ export async function ingest(input: unknown, ctx: IngestContext): Promise<Result
   if (!keyed.ok) return keyed;
   const row = parseReport(keyed.value, ctx);
   if (!row.ok) return row;
+  const advice = await adviseReports([row.value], ctx);
   const stored = await writeReports([row.value], ctx);
   if (!stored.ok) return stored;
-  return ok(describeStored(row.value, stored.value === "spooled" ? undefined : stored.value[0]));
+  return ok(describeStored(row.value, stored.value === "spooled" ? undefined : stored.value[0], advice.get(row.value.claude_name)));
 }

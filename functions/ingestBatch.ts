@@ -2,7 +2,8 @@ import * as v from "valibot";
 import type { Context } from "../shared/context.ts";
 import { invalid, ok, type FieldIssue, type Result } from "../shared/result.ts";
 import { validate } from "../shared/validate.ts";
-import { describeStored, parseReport, writeReports, type IngestContext, type IngestOutput } from "./ingest.ts";
+import { adviseReports, describeStored, parseReport, writeReports, type IngestContext, type IngestOutput, type StoredReport } from "./ingest.ts";
+import type { Advice } from "./advice/policy.ts";
 import type { IncrementRow } from "./report.ts";
 import type { StoredIncrement } from "./store.ts";
 
@@ -15,12 +16,14 @@ const batchSchema = v.pipe(
   v.maxLength(MAX_BATCH, `must hold at most ${MAX_BATCH} reports; send the rest in another batch`),
 );
 
-export interface IngestBatchOutput {
+export type IngestBatchOutput = {
   status: "success";
   stored: number;
   duplicates: number;
-  results: IngestOutput[];
-}
+  results: StoredReport[];
+  /** The advice for each agent of the batch, by name. */
+  advice_by_agent?: Record<string, Advice>;
+} & Partial<Advice>;
 
 /** Validates a batch; every problem is named by its index (`[3].mode`). No database access. */
 export function parseBatch(input: unknown, ctx: Pick<Context, "now" | "config">): Result<IncrementRow[]> {
@@ -37,10 +40,19 @@ export function parseBatch(input: unknown, ctx: Pick<Context, "now" | "config">)
 }
 
 /** The answer for a batch; `stored` undefined means accepted and queued. */
-export function describeBatch(rows: IncrementRow[], stored: StoredIncrement[] | undefined): IngestBatchOutput {
-  const results = rows.map((row, i) => describeStored(row, stored?.[i]));
+/** The answer for a batch; `stored` undefined means accepted and queued. With one agent, its advice is also at the top level, as for one report. */
+export function describeBatch(rows: IncrementRow[], stored: StoredIncrement[] | undefined, advice?: Map<string, Advice>): IngestBatchOutput {
+  const results: IngestOutput[] = rows.map((row, i) => describeStored(row, stored?.[i]));
   const duplicates = results.filter((r) => r.duplicate).length;
-  return { status: "success", stored: results.length - duplicates, duplicates, results };
+  const only = advice?.size === 1 ? [...advice.values()][0] : undefined;
+  return {
+    ...only,
+    status: "success",
+    stored: results.length - duplicates,
+    duplicates,
+    results,
+    ...(advice ? { advice_by_agent: Object.fromEntries(advice) } : {}),
+  };
 }
 
 /**
@@ -51,7 +63,8 @@ export function describeBatch(rows: IncrementRow[], stored: StoredIncrement[] | 
 export async function ingestBatch(input: unknown, ctx: IngestContext): Promise<Result<IngestBatchOutput>> {
   const rows = parseBatch(input, ctx);
   if (!rows.ok) return rows;
+  const advice = await adviseReports(rows.value, ctx);
   const stored = await writeReports(rows.value, ctx);
   if (!stored.ok) return stored;
-  return ok(describeBatch(rows.value, stored.value === "spooled" ? undefined : stored.value));
+  return ok(describeBatch(rows.value, stored.value === "spooled" ? undefined : stored.value, advice));
 }

@@ -2,6 +2,8 @@ import * as v from "valibot";
 import { claudeName, mode, plainText } from "../shared/fields.ts";
 import type { HandlerConfig } from "../shared/context.ts";
 import { invalid, ok, type Result } from "../shared/result.ts";
+import { ISO_WITH_ZONE, parseIsoTime } from "../shared/time.ts";
+import { rateLimits, staleness, toQuotaRow, type QuotaRow } from "./quota/observation.ts";
 
 /**
  * One usage report as the agents' timers send it. Unknown fields
@@ -31,23 +33,11 @@ export const eventId = v.pipe(
   plainText,
 );
 
-// ISO-8601 with a zone: "2026-01-02T03:04:05Z", "...05.678+01:00".
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-
 const timestamp = v.pipe(
   v.string("must be an ISO-8601 time with an offset, e.g. 2026-01-02T03:04:05Z"),
   v.regex(ISO_WITH_ZONE, "must be an ISO-8601 time with an offset, e.g. 2026-01-02T03:04:05Z"),
-  v.check((s) => {
-    const ms = Date.parse(s);
-    // Date.parse rolls 2026-02-30 over to March: compare the date part back.
-    return !Number.isNaN(ms) && new Date(ms + offsetMs(s)).toISOString().slice(0, 10) === s.slice(0, 10);
-  }, "is not a real time"),
+  v.check((s) => parseIsoTime(s) !== undefined, "is not a real time"),
 );
-
-function offsetMs(iso: string): number {
-  const m = /([+-])(\d{2}):(\d{2})$/.exec(iso);
-  return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60_000 : 0;
-}
 
 export const reportSchema = v.pipe(
   v.custom<unknown>((x) => !Array.isArray(x), "must be a JSON object, not an array"),
@@ -61,6 +51,8 @@ export const reportSchema = v.pipe(
       event_id: v.optional(v.nullable(eventId)),
       timestamp: v.optional(v.nullable(timestamp)),
       hostname: v.optional(v.nullable(v.pipe(v.string("must be a string"), v.maxLength(255, "must be at most 255 characters"), plainText))),
+      // Claude Code's statusLine shape; stored as quota observations with the report.
+      rate_limits: v.optional(v.nullable(rateLimits)),
     }
   ),
   v.check(
@@ -82,6 +74,10 @@ export interface IncrementRow {
   event_id: string | null;
   received_at: string;
   host: string | null;
+  /** The interval the service advised in its reply to this report (seconds); null without advice. */
+  recommended_interval?: number | null;
+  /** The report's `rate_limits` as quota observations, stored in the same transaction. */
+  quota?: QuotaRow[];
 }
 
 // A replayed report may not claim to come from the future; a little slack
@@ -112,5 +108,21 @@ export function toRow(report: ReportInput, now: Date, config: HandlerConfig): Re
     event_id: report.event_id ?? null,
     received_at: now.toISOString(),
     host: report.hostname ?? null,
+    // Every row has the same fields from the start (a report's path is hot: an
+    // object that changes shape later, or is built by spreading, costs more).
+    recommended_interval: null,
+    quota: report.rate_limits ? quotaOf(report.rate_limits, report.claude_name, at.getTime(), now) : undefined,
   });
+}
+
+/**
+ * A report's rate_limits as observations at the report's time, its agent as
+ * source. A reading that says nothing about now (a replayed report whose
+ * window has reset since) is left out; the report itself is stored.
+ */
+function quotaOf(rateLimits: NonNullable<ReportInput["rate_limits"]>, agent: string, at: number, now: Date): QuotaRow[] | undefined {
+  const quota: QuotaRow[] = [];
+  for (const [window, reading] of Object.entries(rateLimits))
+    if (reading && staleness(at, reading.resets_at, now.getTime()) === undefined) quota.push(toQuotaRow({ window, ...reading }, at, agent, now));
+  return quota.length > 0 ? quota : undefined;
 }

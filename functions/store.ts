@@ -1,5 +1,6 @@
 import type { InStatement, ResultSet } from "../shared/libsql.ts";
 import type { Db } from "../shared/context.ts";
+import { insertQuotaRows } from "./quota/observation.ts";
 import type { IncrementRow } from "./report.ts";
 
 /** What storing needs of a database: a handler's Db, or the webhook's own connection (runner/platform/file-connection.ts). */
@@ -14,12 +15,12 @@ export interface StoredIncrement {
   cache_read_increment: number;
 }
 
-// Rows per statement: 9 parameters each stays far below SQLite's limit of
+// Rows per statement: 10 parameters each stays far below SQLite's limit of
 // 32,766, and one statement for many rows is what makes a burst cheap
 // (preparing a statement costs more than inserting a row with it).
 const CHUNK = 500;
 
-const COLUMNS = ["claude_name", "timestamp", "mode", "cache_read_increment", "context_percentage", "cost_delta", "event_id", "received_at", "host"] as const;
+const COLUMNS = ["claude_name", "timestamp", "mode", "cache_read_increment", "context_percentage", "cost_delta", "event_id", "received_at", "host", "recommended_interval"] as const;
 
 const values = (n: number, row: string) => Array.from({ length: n }, () => row).join(", ");
 
@@ -105,13 +106,15 @@ export async function storeIncrements(db: Writes, rows: IncrementRow[]): Promise
   for (let at = 0; at < rows.length; at += CHUNK) chunks.push(rows.slice(at, at + CHUNK));
   const withEvents = chunks.map((chunk) => chunk.some((r) => r.event_id !== null));
   const statements = chunks.flatMap((chunk, i) => {
-    if (!withEvents[i]) return [registerAgents(chunk), { sql: insertPlain(chunk.length), args: chunk.flatMap((r) => COLUMNS.map((c) => r[c])) }];
+    if (!withEvents[i]) return [registerAgents(chunk), { sql: insertPlain(chunk.length), args: chunk.flatMap((r) => COLUMNS.map((c) => r[c] ?? null)) }];
     const firsts = firstOfEachEvent(chunk);
     return [
       { sql: registerNew(firsts.length), args: firsts.flatMap((r) => [r.claude_name, r.received_at, r.event_id]) },
-      { sql: insertReturning(firsts.length), args: firsts.flatMap((r) => COLUMNS.map((c) => r[c])) },
+      { sql: insertReturning(firsts.length), args: firsts.flatMap((r) => COLUMNS.map((c) => r[c] ?? null)) },
     ];
   });
+  // A report's rate_limits readings go in with it, after the reports' own statements (whose results are read by position).
+  if (rows.some((r) => r.quota !== undefined)) statements.push(...insertQuotaRows(rows.flatMap((r) => r.quota ?? [])));
   const results = await db.batch(statements, "write");
   const stored: StoredIncrement[] = [];
   for (const [i, chunk] of chunks.entries()) {

@@ -1,5 +1,7 @@
 import * as v from "valibot";
 import { canonicalTimeZone, isTimeZone } from "./time.ts";
+import { DEFAULT_ADVICE, parseBudgets, parseWeeklyReset, parseWorkHours, type AdviceSettings } from "./advice-settings.ts";
+
 
 /**
  * Every setting, with defaults that work out of the box. The runner calls
@@ -24,6 +26,8 @@ export interface Config {
   requireTokens: boolean;
   /** When the webhook answers 200: "normal" once committed, "full" once the commit is on the disk (docs/reliability.md). */
   durability: Durability;
+  /** The fair-share advice and the quota windows (ADVICE_*, QUOTA_*). */
+  advice: AdviceSettings;
 }
 
 export const DURABILITIES = ["normal", "full"] as const;
@@ -80,6 +84,30 @@ const listenAddress = (name: string) =>
       (issue) => `${name} ${addressProblem(String(issue.input))}`,
     ),
   );
+const seconds = (name: string) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+$/, `${name} must be a whole number of seconds from 1 to 604800`),
+    v.transform(Number),
+    v.number(),
+    v.minValue(1, `${name} must be a whole number of seconds from 1 to 604800`),
+    v.maxValue(604800, `${name} must be a whole number of seconds from 1 to 604800`),
+  );
+
+/** A setting whose text a parser of advice-settings.ts turns into a value or a message. */
+const parsed = <T>(name: string, parse: (text: string) => T | string) =>
+  v.pipe(
+    v.string(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const value = parse(dataset.value);
+      if (typeof value === "string") {
+        addIssue({ message: `${name} ${value}` });
+        return NEVER;
+      }
+      return value;
+    }),
+  );
+
 
 function envSchema(machineZone: () => string) {
   return v.object({
@@ -124,6 +152,23 @@ function envSchema(machineZone: () => string) {
       v.picklist(DURABILITIES, "DURABILITY must be normal (a 200 once committed) or full (a 200 once the commit is on the disk)"),
       "normal",
     ),
+    ADVICE_BASE_INTERVAL: v.optional(seconds("ADVICE_BASE_INTERVAL"), String(DEFAULT_ADVICE.baseInterval)),
+    ADVICE_MIN_INTERVAL: v.optional(seconds("ADVICE_MIN_INTERVAL"), String(DEFAULT_ADVICE.minInterval)),
+    ADVICE_MAX_INTERVAL: v.optional(seconds("ADVICE_MAX_INTERVAL"), String(DEFAULT_ADVICE.maxInterval)),
+    QUOTA_TARGET_PERCENT: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d+(\.\d+)?$/, "QUOTA_TARGET_PERCENT must be a number from 1 to 100"),
+        v.transform(Number),
+        v.number(),
+        v.minValue(1, "QUOTA_TARGET_PERCENT must be a number from 1 to 100"),
+        v.maxValue(100, "QUOTA_TARGET_PERCENT must be a number from 1 to 100"),
+      ),
+      String(DEFAULT_ADVICE.targetPercent),
+    ),
+    ADVICE_WORK_HOURS: v.optional(parsed("ADVICE_WORK_HOURS", parseWorkHours), "Mon-Fri 09:00-18:00"),
+    QUOTA_BUDGETS: v.optional(parsed("QUOTA_BUDGETS", parseBudgets), ""),
+    QUOTA_WEEKLY_RESET: v.optional(parsed("QUOTA_WEEKLY_RESET", parseWeeklyReset), "Mon 00:00"),
   });
 }
 
@@ -146,6 +191,11 @@ export function parseConfig(env: Record<string, string | undefined>, machineZone
     return { ok: false, message: `Invalid setting: ${message}${got}` };
   }
   const e = parsed.output;
+  if (!(e.ADVICE_MIN_INTERVAL <= e.ADVICE_BASE_INTERVAL && e.ADVICE_BASE_INTERVAL <= e.ADVICE_MAX_INTERVAL))
+    return {
+      ok: false,
+      message: `Invalid setting: ADVICE_MIN_INTERVAL <= ADVICE_BASE_INTERVAL <= ADVICE_MAX_INTERVAL must hold (got ${e.ADVICE_MIN_INTERVAL}, ${e.ADVICE_BASE_INTERVAL}, ${e.ADVICE_MAX_INTERVAL})`,
+    };
   return {
     ok: true,
     config: {
@@ -163,6 +213,15 @@ export function parseConfig(env: Record<string, string | undefined>, machineZone
       spoolDir: e.SPOOL_DIR,
       requireTokens: e.REQUIRE_TOKENS === "1",
       durability: e.DURABILITY,
+      advice: {
+        baseInterval: e.ADVICE_BASE_INTERVAL,
+        minInterval: e.ADVICE_MIN_INTERVAL,
+        maxInterval: e.ADVICE_MAX_INTERVAL,
+        targetPercent: e.QUOTA_TARGET_PERCENT,
+        workHours: e.ADVICE_WORK_HOURS,
+        budgets: e.QUOTA_BUDGETS,
+        weeklyReset: e.QUOTA_WEEKLY_RESET,
+      },
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Db } from "./libsql.ts";
+import type { AdviceSettings } from "./advice-settings.ts";
 
 export type { Db };
 
@@ -8,6 +9,8 @@ export interface HandlerConfig {
   timeZone: string;
   /** How far back a client-sent `timestamp` may lie, in days. */
   replayWindowDays: number;
+  /** The fair-share advice's settings; DEFAULT_ADVICE when absent. */
+  advice?: AdviceSettings;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Transaction } from "./libsql.ts";
 import type { Db } from "./context.ts";
-import { CLOSED_DAYS_SCHEMA, INCREMENTS_EVENT_INDEX, INDEXES, TABLES, type TableSpec } from "./schema.ts";
+import { CLOSED_DAYS_SCHEMA, FAIR_SHARE_COLUMNS, INCREMENTS_EVENT_INDEX, INDEXES, QUOTA_SCHEMA, TABLES, type TableSpec } from "./schema.ts";
 
 /**
  * Versioned schema changes, applied in order at start by every process
@@ -49,6 +49,17 @@ export const MIGRATIONS: Migration[] = [
       // conflicted, so no answer changes.
       await tx.execute("DROP INDEX IF EXISTS increments_event");
       await tx.execute(INCREMENTS_EVENT_INDEX);
+    },
+  },
+  {
+    version: 5,
+    name: "quota observations; agents get a weight, a pause and a note; each report keeps the interval it was advised",
+    async up(tx) {
+      for (const sql of QUOTA_SCHEMA) await tx.execute(sql);
+      for (const [table, columns] of Object.entries(FAIR_SHARE_COLUMNS)) {
+        const have = new Set((await tx.execute(`PRAGMA table_xinfo(${table})`)).rows.map((r) => String(r.name)));
+        for (const [name, def] of columns) if (!have.has(name)) await tx.execute(`ALTER TABLE ${table} ADD COLUMN ${name} ${def}`);
+      }
     },
   },
 ];

@@ -119,3 +119,31 @@ export const CLOSED_DAYS_SCHEMA: string[] = [
 )`,
   "INSERT OR IGNORE INTO aggregation_state (id, checked_through_id) VALUES (1, 0)",
 ];
+
+/**
+ * Migration 5: what the fair-share advice reads. `quota_observations` holds
+ * every reading of a quota window (from a report's rate_limits, a scraper,
+ * ...); times are ISO-8601 UTC text like the other tables.
+ */
+export const QUOTA_SCHEMA: string[] = [
+  `CREATE TABLE IF NOT EXISTS quota_observations (
+  id INTEGER PRIMARY KEY,
+  observed_at TEXT NOT NULL,
+  window TEXT NOT NULL,
+  used_percentage REAL NOT NULL,
+  resets_at TEXT NOT NULL,
+  source TEXT NOT NULL,
+  received_at TEXT NOT NULL
+)`,
+  "CREATE INDEX IF NOT EXISTS quota_observations_window_time ON quota_observations (window, observed_at)",
+];
+
+/** Migration 5's columns: an agent's settings, and the interval the service advised in its reply to each report. */
+export const FAIR_SHARE_COLUMNS: Record<string, [string, string][]> = {
+  claude_identities: [
+    ["weight", "REAL NOT NULL DEFAULT 1"],
+    ["paused_until", "TEXT"],
+    ["note", "TEXT"],
+  ],
+  resource_share_increments: [["recommended_interval", "INTEGER"]],
+};

@@ -127,3 +127,19 @@ export function dayStarts(days: string[], timeZone: string): number[] {
     return start;
   });
 }
+
+// ISO-8601 with a zone: "2026-01-02T03:04:05Z", "...05.678+01:00".
+export const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Unix ms of an ISO-8601 time with an offset, or undefined when it is not one (or names a day that does not exist). */
+export function parseIsoTime(s: string): number | undefined {
+  if (!ISO_WITH_ZONE.test(s)) return undefined;
+  const ms = Date.parse(s);
+  // Date.parse rolls 2026-02-30 over to March: compare the date part back.
+  return !Number.isNaN(ms) && new Date(ms + offsetMs(s)).toISOString().slice(0, 10) === s.slice(0, 10) ? ms : undefined;
+}
+
+function offsetMs(iso: string): number {
+  const m = /([+-])(\d{2}):(\d{2})$/.exec(iso);
+  return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60_000 : 0;
+}

@@ -52,4 +52,5 @@ export function loggerFor(config: Config): Logger {
 export const handlerConfig = (config: Config): HandlerConfig => ({
   timeZone: config.timeZone,
   replayWindowDays: config.replayWindowDays,
+  advice: config.advice,
 });

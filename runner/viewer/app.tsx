@@ -7,6 +7,7 @@ import type { Logger } from "../platform/log.ts";
 import { registerDaily } from "./daily.tsx";
 import { registerDashboard } from "./dashboard.tsx";
 import type { ViewerDeps } from "./deps.ts";
+import { registerFairShare } from "./fair-share.tsx";
 import { Page } from "./layout.tsx";
 import { registerLogin } from "./login.tsx";
 import { registerQuery } from "./console/page.tsx";
@@ -53,6 +54,7 @@ export function createViewerApp(deps: ViewerDeps, log: Logger): Hono {
   registerDashboard(app, deps);
   registerTables(app, deps);
   registerDaily(app, deps);
+  registerFairShare(app, deps);
   registerQuery(app, deps);
 
   app.notFound((c) =>

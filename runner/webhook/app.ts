@@ -1,9 +1,12 @@
 import { Hono, type Context as HonoContext } from "hono";
+import { advise, type Advice } from "../../functions/advice/policy.ts";
+import type { AdviceContext, FamilyState } from "../../functions/advice/state.ts";
 import type { IngestContext } from "../../functions/ingest.ts";
-import type { Context, Db, HandlerConfig } from "../../shared/context.ts";
+import type { Db, HandlerConfig } from "../../shared/context.ts";
 import { isUnavailable } from "../platform/libsql-client.ts";
 import { writeAuth } from "./auth.ts";
 import type { DurableStore } from "./durable-store.ts";
+import { familyStateCache, type FamilyStateCache } from "./family-state.ts";
 import { accessLog, answer, limitBody, loggedPath, readJson } from "../platform/http.ts";
 import type { Logger } from "../platform/log.ts";
 import { failureResponse } from "../platform/outcome.ts";
@@ -22,11 +25,15 @@ export interface WebhookOptions {
   /** Says what is wrong with the database file, if anything (deleted, replaced). */
   checkDatabase?: () => string | undefined;
   now?: () => Date;
+  /** The family's state for the advice, kept in memory (default: a cache over `db`). */
+  familyState?: FamilyStateCache;
 }
 
 /** A single report is a few hundred bytes; a batch holds up to 5,000 of them. */
 const MAX_REPORT_BYTES = 64 * 1024;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** A scraper's readings: a handful, or a backlog of them. */
+const MAX_QUOTA_BYTES = 4 * 1024 * 1024;
 
 /**
  * The webhook on :8765: the agents' timers post here. The routes and their
@@ -40,8 +47,23 @@ export function createWebhookApp({
   requireTokens = false,
   checkDatabase = () => undefined,
   now = () => new Date(),
+  familyState = familyStateCache(db, config, log, now),
 }: WebhookOptions): Hono {
-  const ctx = (): Context => ({ db, now, config });
+  // Reads a person makes (advice, quota, health) see this process's commits.
+  const ctx = (): AdviceContext => ({ db, now, config, familyState: familyState.fresh });
+  // The advice per agent for one loaded state: the policy runs once per
+  // agent and state (a few seconds), not once per report.
+  let advisedState: FamilyState | undefined;
+  let advised = new Map<string, Advice>();
+  function adviceFor(state: FamilyState, name: string): Advice {
+    if (state !== advisedState) {
+      advisedState = state;
+      advised = new Map();
+    }
+    let a = advised.get(name);
+    if (a === undefined) advised.set(name, (a = advise(state, name, now().getTime())));
+    return a;
+  }
   const auth = writeAuth(db, requireTokens, log);
   const app = new Hono();
   app.use(accessLog(log));
@@ -59,11 +81,17 @@ export function createWebhookApp({
     if (!body.ok) return failureResponse(c, body.error);
     const key = c.req.header("idempotency-key");
     const ingestCtx: IngestContext = {
-      ...ctx(),
+      db,
+      now,
+      config,
       request: { ...(agent.value !== undefined ? { agent: agent.value } : {}), ...(key !== undefined ? { idempotencyKey: key } : {}) },
       writeReports: (rows) => store.store(rows),
+      // A report is advised from the state in memory, never waiting for a refresh.
+      familyState: familyState.get,
+      adviceFor,
     };
     const result = await runHandler(name, body.value, ingestCtx);
+    familyState.committed();
     if (!result.ok) {
       if (result.error.code === "unauthorized") log.warn(`401 ${c.req.method} ${loggedPath(c)}: ${result.error.message}`);
       return failureResponse(c, result.error);
@@ -72,6 +100,19 @@ export function createWebhookApp({
   };
   app.post("/resource-share/increment", limitBody(MAX_REPORT_BYTES), write("ingest"));
   app.post("/resource-share/increments", limitBody(MAX_BATCH_BYTES), write("ingestBatch"));
+
+  // A scraper's readings of the quota windows. Any agent's token may send them (off loopback one is needed).
+  app.post("/resource-share/quota", limitBody(MAX_QUOTA_BYTES), async (c) => {
+    const agent = await auth.agentOf(c);
+    if (!agent.ok) return failureResponse(c, agent.error);
+    const body = await readJson(c);
+    if (!body.ok) return failureResponse(c, body.error);
+    const answered = await answer(c, "recordQuota", body.value, ctx());
+    familyState.committed();
+    return answered;
+  });
+  app.get("/resource/quota", (c) => answer(c, "quota", {}, ctx()));
+  app.get("/resource/advice/:claude_name", (c) => answer(c, "advise", { claude_name: c.req.param("claude_name") }, ctx()));
 
   app.get("/resource/today/:claude_name", (c) => answer(c, "today", { claude_name: c.req.param("claude_name") }, ctx()));
   app.get("/resource/summary", (c) => answer(c, "summary", {}, ctx()));

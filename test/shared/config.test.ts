@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_ADVICE } from "../../shared/advice-settings.ts";
 import { DEFAULT_DATABASE_URL, parseConfig } from "../../shared/config.ts";
 
 const ZONE = "Europe/London";
@@ -22,6 +23,7 @@ describe("parseConfig", () => {
         spoolDir: undefined,
         requireTokens: false,
         durability: "normal",
+        advice: DEFAULT_ADVICE,
       },
     });
     expect(DEFAULT_DATABASE_URL).toBe("file:data/resource_tracking.db");
@@ -60,6 +62,13 @@ describe("parseConfig", () => {
         SPOOL_DIR: "/var/spool/resource-share",
         REQUIRE_TOKENS: "1",
         DURABILITY: "full",
+        ADVICE_BASE_INTERVAL: "1200",
+        ADVICE_MIN_INTERVAL: "60",
+        ADVICE_MAX_INTERVAL: "7200",
+        QUOTA_TARGET_PERCENT: "85",
+        ADVICE_WORK_HOURS: "Sat-Mon 08:30-12:00",
+        QUOTA_BUDGETS: "seven_day=200000000, five_hour=$20.5",
+        QUOTA_WEEKLY_RESET: "Thu 18:00",
         UNRELATED: "ignored",
       },
       machineZone,
@@ -80,6 +89,18 @@ describe("parseConfig", () => {
         spoolDir: "/var/spool/resource-share",
         requireTokens: true,
         durability: "full",
+        advice: {
+          baseInterval: 1200,
+          minInterval: 60,
+          maxInterval: 7200,
+          targetPercent: 85,
+          workHours: { days: [0, 1, 6], from: 510, to: 720 },
+          budgets: [
+            { window: "seven_day", amount: 200000000, unit: "tokens" },
+            { window: "five_hour", amount: 20.5, unit: "usd" },
+          ],
+          weeklyReset: { weekday: 4, minutes: 1080 },
+        },
       },
     });
   });
@@ -107,6 +128,15 @@ describe("parseConfig", () => {
     ["RESOURCE_SHARE_REPLAY_DAYS", "3651"],
     ["DATABASE_URL", "data/resource_tracking.db"],
     ["REQUIRE_TOKENS", "yes"],
+    ["ADVICE_BASE_INTERVAL", "0"],
+    ["ADVICE_MIN_INTERVAL", "5 minutes"],
+    ["ADVICE_MAX_INTERVAL", "999999999"],
+    ["QUOTA_TARGET_PERCENT", "101"],
+    ["ADVICE_WORK_HOURS", "weekdays 9 to 5"],
+    ["ADVICE_WORK_HOURS", "Mon-Fri 18:00-09:00"],
+    ["QUOTA_BUDGETS", "monthly=100"],
+    ["QUOTA_BUDGETS", "seven_day=-5"],
+    ["QUOTA_WEEKLY_RESET", "Funday 00:00"],
   ];
 
   it.each(bad)("%s=%j is refused with one line naming the variable", (name, value) => {
@@ -140,6 +170,11 @@ describe("parseConfig", () => {
   it("takes IP addresses and host names to listen on", () => {
     for (const host of ["0.0.0.0", "127.0.0.1", "255.255.255.255", "::", "::1", "fe80::1", "localhost", "box-7.example.org", "example.org."])
       expect(parseConfig({ HOST: host, WEB_HOST: host }, machineZone)).toMatchObject({ ok: true, config: { host, webHost: host } });
+  });
+
+  it("refuses interval bounds that do not hold the base interval", () => {
+    const parsed = parseConfig({ ADVICE_MIN_INTERVAL: "3600", ADVICE_BASE_INTERVAL: "1800" }, machineZone);
+    expect(parsed).toMatchObject({ ok: false, message: expect.stringMatching(/ADVICE_MIN_INTERVAL <= ADVICE_BASE_INTERVAL <= ADVICE_MAX_INTERVAL/) });
   });
 
   it("names the bad variable even when others are fine", () => {

@@ -118,6 +118,22 @@ describe("adopting a database of the original Python system", () => {
     expect(sqlite3Rows(path, "SELECT max(version) AS v FROM schema_migrations")).toEqual([{ v: SCHEMA_VERSION }]);
   });
 
+  it("gives every agent a weight of 1 and no pause, and adds the quota table the shell can read", async () => {
+    const path = tempDatabasePath();
+    seedDatabase(path);
+    await migrateFile(path);
+    expect(sqlite3Rows(path, "SELECT name, weight, paused_until, note FROM claude_identities ORDER BY name")).toEqual([
+      { name: "Quiet-Teal", weight: 1, paused_until: null, note: null },
+      { name: "Sparkle-Orange", weight: 1, paused_until: null, note: null },
+    ]);
+    expect(sqlite3Rows(path, "SELECT DISTINCT recommended_interval FROM resource_share_increments")).toEqual([{ recommended_interval: null }]);
+    sqlite3(path, "INSERT INTO quota_observations (observed_at, window, used_percentage, resets_at, source, received_at) VALUES ('2026-01-02T10:00:00.000Z', 'seven_day', 63, '2026-01-05T18:00:00.000Z', 'shell', '2026-01-02T10:00:01.000Z')");
+    expect(sqlite3Rows(path, "SELECT window, used_percentage FROM quota_observations WHERE window = 'seven_day' ORDER BY observed_at")).toEqual([
+      { window: "seven_day", used_percentage: 63 },
+    ]);
+    expect(sqlite3(path, "EXPLAIN QUERY PLAN SELECT * FROM quota_observations WHERE window = 'five_hour' ORDER BY observed_at DESC LIMIT 1")).toMatch(/quota_observations_window_time/);
+  });
+
   it("counts old 'YYYY-MM-DD HH:MM:SS' rows (UTC) in the right local day", async () => {
     const path = tempDatabasePath();
     seedDatabase(path);
@@ -220,7 +236,7 @@ describe("migration 4: the idempotency index holds only rows with an event id", 
         path,
         `DROP INDEX increments_event;
          CREATE UNIQUE INDEX increments_event ON resource_share_increments (claude_name, event_id);
-         DELETE FROM schema_migrations WHERE version = 4;
+         DELETE FROM schema_migrations WHERE version >= 4;
          INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment, event_id) VALUES
            ('Sparkle-Orange', '2026-03-01T10:00:00.000Z', 'autonomy', 10, NULL),
            ('Sparkle-Orange', '2026-03-01T10:00:30.000Z', 'autonomy', 20, NULL),
@@ -228,7 +244,9 @@ describe("migration 4: the idempotency index holds only rows with an event id", 
       );
       const before = sqlite3Rows(path, "SELECT * FROM resource_share_increments ORDER BY id");
       const report = await migrate(db.client);
-      expect(report).toMatchObject({ from: 3, to: 4, applied: ["4: reports without an event id stay out of the idempotency index"] });
+      // Later migrations run again too (each is idempotent): the version is the highest applied.
+      expect(report).toMatchObject({ from: 3, to: SCHEMA_VERSION });
+      expect(report.applied[0]).toBe("4: reports without an event id stay out of the idempotency index");
       expect(sqlite3(path, "SELECT sql FROM sqlite_master WHERE name = 'increments_event'")).toMatch(/WHERE event_id IS NOT NULL/);
       expect(sqlite3Rows(path, "SELECT * FROM resource_share_increments ORDER BY id")).toEqual(before);
       // The index holds the one row with an event id; the sqlite3 CLI reads it, as people do.
