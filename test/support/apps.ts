@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import type { Hono } from "hono";
+import { onTestFinished } from "vitest";
+import { machineZone } from "../../runner/platform/environment.ts";
+import { createLogger } from "../../runner/platform/log.ts";
+import { buildViewer } from "../../runner/viewer/start.ts";
+import { openWhenFree } from "../../runner/webhook/open-when-free.ts";
+import { buildWebhook, webhookTimeoutMs } from "../../runner/webhook/start.ts";
+import { parseConfig, type Config } from "../../shared/config.ts";
+
+/**
+ * The real webhook and viewer apps, built in this process by the same
+ * factories the servers use (buildWebhook, buildViewer in runner/*\/start.ts)
+ * from settings given as a runner process would get them, and called with
+ * the app's own request(): no process, no port. For what a process adds
+ * (signals, crashes, locks at start, the CLI), use startRunner (server.ts).
+ */
+export interface InProcessApp {
+  app: Hono;
+  /** app.request(), with the Content-Length a client sends for a body it knows the size of. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  /** Everything logged so far, as the process would print it (`LEVEL message` lines). */
+  output(): string;
+  close(): Promise<void>;
+}
+
+/** DATABASE_URL and the other settings, as a runner process reads them from its environment. */
+function configFrom(env: Record<string, string>): Config {
+  const parsed = parseConfig({ LOG_LEVEL: "info", ...env }, machineZone);
+  if (!parsed.ok) throw new Error(`bad settings for an in-process app: ${parsed.message}`);
+  return parsed.config;
+}
+
+function capturedLog(config: Config) {
+  let text = "";
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  const log = createLogger(config.logLevel, { withTime: false, out });
+  return {
+    log,
+    output: () => {
+      log.flush();
+      return text;
+    },
+  };
+}
+
+/** Fetch sends Content-Length for a string or bytes body (not for a stream); app.request() alone would send none. */
+function withLength(init: RequestInit = {}): RequestInit {
+  const body = init.body;
+  const length = typeof body === "string" ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : undefined;
+  if (length === undefined) return body instanceof ReadableStream ? ({ ...init, duplex: "half" } as RequestInit) : init;
+  const headers = new Headers(init.headers);
+  if (!headers.has("content-length")) headers.set("content-length", String(length));
+  return { ...init, headers };
+}
+
+/** Stops it when the test ends, or (built in beforeAll) leaves that to the caller's afterAll. */
+function closedAfterTest(app: InProcessApp): InProcessApp {
+  try {
+    onTestFinished(() => app.close());
+  } catch {
+    // built outside a test (beforeAll): the caller closes it
+  }
+  return app;
+}
+
+/**
+ * The webhook as `runner serve` builds it over the database in `env`
+ * (DATABASE_URL, e.g. a TestStore's env): its own migrated connection, the
+ * spool (in a temporary directory for a server, unless SPOOL_DIR is given),
+ * group commit and, on a file, the webhook's own file connection.
+ */
+export async function webhookApp(env: Record<string, string>): Promise<InProcessApp> {
+  let spoolDir: string | undefined;
+  if (env.SPOOL_DIR === undefined && !env.DATABASE_URL?.startsWith("file:")) spoolDir = mkdtempSync(join(tmpdir(), "rs-spool-"));
+  const config = configFrom({ ...env, ...(spoolDir ? { SPOOL_DIR: spoolDir } : {}) });
+  const { log, output } = capturedLog(config);
+  // Opened as runner/cli/start.ts opens it for the webhook.
+  const { database, ready } = await openWhenFree(config, log, webhookTimeoutMs(config.databaseUrl));
+  const webhook = buildWebhook(config, database, log, { ready });
+  return closedAfterTest({
+    app: webhook.app,
+    request: async (path, init) => webhook.app.request(path, withLength(init)),
+    output,
+    close: async () => {
+      await webhook.close();
+      database.close();
+      if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** The viewer as `runner web` builds it over the database in `env` (WEB_PASSWORD and the other settings too). */
+export async function viewerApp(env: Record<string, string>): Promise<InProcessApp> {
+  const config = configFrom(env);
+  const { log, output } = capturedLog(config);
+  const viewer = await buildViewer(config, log);
+  return closedAfterTest({
+    app: viewer.app,
+    request: async (path, init) => viewer.app.request(path, withLength(init)),
+    output,
+    close: async () => viewer.close(),
+  });
+}
