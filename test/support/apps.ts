@@ -22,8 +22,11 @@ export interface InProcessApp {
   app: Hono;
   /** app.request(), with the Content-Length a client sends for a body it knows the size of. */
   request(path: string, init?: RequestInit): Promise<Response>;
+  /** POSTs `body` as JSON (a string as is), as the agents' timers do; the answer's status and parsed body. */
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   /** Everything logged so far, as the process would print it (`LEVEL message` lines). */
   output(): string;
+  /** Closes what it opened; a second call does nothing. */
   close(): Promise<void>;
 }
 
@@ -62,14 +65,36 @@ function withLength(init: RequestInit = {}): RequestInit {
   return { ...init, headers };
 }
 
-/** Stops it when the test ends, or (built in beforeAll) leaves that to the caller's afterAll. */
-function closedAfterTest(app: InProcessApp): InProcessApp {
+/** The whole interface around an app; stopped when the test ends, or (built in beforeAll) by the caller's afterAll. */
+function inProcess(app: Hono, output: () => string, close: () => Promise<void>): InProcessApp {
+  const request = async (path: string, init?: RequestInit) => app.request(path, withLength(init));
+  const running: InProcessApp = {
+    app,
+    request,
+    async post(path, body, headers = {}) {
+      const res = await request(path, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // kept as text: the test shows it
+      }
+      return { status: res.status, body: parsed };
+    },
+    output,
+    close,
+  };
   try {
-    onTestFinished(() => app.close());
+    onTestFinished(() => running.close());
   } catch {
     // built outside a test (beforeAll): the caller closes it
   }
-  return app;
+  return running;
 }
 
 /**
@@ -86,16 +111,14 @@ export async function webhookApp(env: Record<string, string>): Promise<InProcess
   // Opened as runner/cli/start.ts opens it for the webhook.
   const { database, ready } = await openWhenFree(config, log, webhookTimeoutMs(config.databaseUrl));
   const webhook = buildWebhook(config, database, log, { ready });
-  return closedAfterTest({
-    app: webhook.app,
-    request: async (path, init) => webhook.app.request(path, withLength(init)),
-    output,
-    close: async () => {
+  let closed: Promise<void> | undefined;
+  return inProcess(webhook.app, output, () =>
+    (closed ??= (async () => {
       await webhook.close();
       database.close();
       if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
-    },
-  });
+    })()),
+  );
 }
 
 /** The viewer as `runner web` builds it over the database in `env` (WEB_PASSWORD and the other settings too). */
@@ -103,10 +126,9 @@ export async function viewerApp(env: Record<string, string>): Promise<InProcessA
   const config = configFrom(env);
   const { log, output } = capturedLog(config);
   const viewer = await buildViewer(config, log);
-  return closedAfterTest({
-    app: viewer.app,
-    request: async (path, init) => viewer.app.request(path, withLength(init)),
-    output,
-    close: async () => viewer.close(),
+  let closed = false;
+  return inProcess(viewer.app, output, async () => {
+    if (!closed) viewer.close();
+    closed = true;
   });
 }

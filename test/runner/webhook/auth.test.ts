@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { isLoopback } from "../../../runner/platform/addresses.ts";
 import { tokensRequired } from "../../../runner/webhook/auth.ts";
 import { runHandler } from "../../../runner/platform/run-handler.ts";
-import { webhookApp, type InProcessApp } from "../../support/apps.ts";
+import { webhookApp } from "../../support/apps.ts";
 import { report } from "../../support/clients.ts";
 import { openTestDatabase, sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
 import { runInvoke } from "../../support/server.ts";
@@ -22,12 +22,6 @@ async function issue(path: string, name: string): Promise<string> {
   database.close();
   if (!out.ok) throw new Error(out.error.message);
   return out.value.token;
-}
-
-/** A write to the in-process webhook, as the agents' timers send it. */
-async function post(webhook: InProcessApp, route: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await webhook.request(route, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as { message?: string } };
 }
 
 describe("who may write", () => {
@@ -52,18 +46,18 @@ describe("who may write", () => {
     const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
     const refused = [
-      await post(webhook, one, report("Sparkle-Orange")),
-      await post(webhook, one, report("Sparkle-Orange"), bearer("rs_not-a-real-token")),
-      await post(webhook, one, report("Sparkle-Orange"), { authorization: `Basic ${orange}` }),
-      await post(webhook, one, report("Sparkle-Orange"), bearer(blue)),
-      await post(webhook, many, [report("Sparkle-Orange"), report("Sparkle-Blue")], bearer(orange)),
+      await webhook.post(one, report("Sparkle-Orange")),
+      await webhook.post(one, report("Sparkle-Orange"), bearer("rs_not-a-real-token")),
+      await webhook.post(one, report("Sparkle-Orange"), { authorization: `Basic ${orange}` }),
+      await webhook.post(one, report("Sparkle-Orange"), bearer(blue)),
+      await webhook.post(many, [report("Sparkle-Orange"), report("Sparkle-Blue")], bearer(orange)),
     ];
     expect(refused.map((r) => r.status)).toEqual([401, 401, 401, 401, 401]);
     expect(refused[3]!.body.message).toMatch(/belongs to "Sparkle-Blue", not to "Sparkle-Orange"/);
     expect(rows(path)).toBe(0);
 
-    expect((await post(webhook, one, report("Sparkle-Orange"), bearer(orange))).status).toBe(200);
-    expect((await post(webhook, many, [report("Sparkle-Blue"), report("Sparkle-Blue")], bearer(blue))).status).toBe(200);
+    expect((await webhook.post(one, report("Sparkle-Orange"), bearer(orange))).status).toBe(200);
+    expect((await webhook.post(many, [report("Sparkle-Blue"), report("Sparkle-Blue")], bearer(blue))).status).toBe(200);
     expect(rows(path)).toBe(3);
 
     // Only the SHA-256 of each token is kept.
@@ -75,7 +69,7 @@ describe("who may write", () => {
     // Revoked from the CLI, a process of its own: the webhook refuses the token at once.
     const revoked = await runInvoke("revokeToken", '{"claude_name":"Sparkle-Orange"}', env);
     expect(revoked.code).toBe(0);
-    expect((await post(webhook, one, report("Sparkle-Orange"), bearer(orange))).status).toBe(401);
+    expect((await webhook.post(one, report("Sparkle-Orange"), bearer(orange))).status).toBe(401);
     expect(rows(path)).toBe(3);
 
     await webhook.close();
@@ -120,10 +114,10 @@ describe("who may write", () => {
     const path = tempDatabasePath();
     const webhook = await webhookApp({ DATABASE_URL: `file:${path}` });
     const one = "/resource-share/increment";
-    expect((await post(webhook, one, report("Sparkle-Orange"))).status).toBe(200);
-    expect((await post(webhook, one, report("Sparkle-Orange"), { authorization: "Bearer wrong" })).status).toBe(401);
+    expect((await webhook.post(one, report("Sparkle-Orange"))).status).toBe(200);
+    expect((await webhook.post(one, report("Sparkle-Orange"), { authorization: "Bearer wrong" })).status).toBe(401);
     const token = await issue(path, "Sparkle-Orange");
-    expect((await post(webhook, one, report("Sparkle-Orange"), { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await webhook.post(one, report("Sparkle-Orange"), { authorization: `Bearer ${token}` })).status).toBe(200);
     expect(rows(path)).toBe(2);
   });
 });
