@@ -65,9 +65,15 @@ function withLength(init: RequestInit = {}): RequestInit {
   return { ...init, headers };
 }
 
+/** What @hono/node-server hands the app with each request: the client's socket (getConnInfo reads it). */
+const LOOPBACK_CLIENT = { incoming: { socket: { remoteAddress: "127.0.0.1", remotePort: 50_000, remoteFamily: "IPv4" } } };
+
+/** The origin of a request to an in-process app (a URL without a host is sent to http://localhost). */
+export const IN_PROCESS_ORIGIN = "http://localhost";
+
 /** The whole interface around an app; stopped when the test ends, or (built in beforeAll) by the caller's afterAll. */
 function inProcess(app: Hono, output: () => string, close: () => Promise<void>): InProcessApp {
-  const request = async (path: string, init?: RequestInit) => app.request(path, withLength(init));
+  const request = async (path: string, init?: RequestInit) => app.request(path, withLength(init), LOOPBACK_CLIENT);
   const running: InProcessApp = {
     app,
     request,
