@@ -1,9 +1,6 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { handlers } from "../../../functions/index.ts";
-import { storeIncrements } from "../../../functions/store.ts";
-import { createLogger } from "../../../runner/platform/log.ts";
-import { openDatabase } from "../../../runner/platform/libsql-client.ts";
-import { createWebhookApp } from "../../../runner/webhook/app.ts";
+import { webhookApp } from "../../support/apps.ts";
 import { sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
 import { runInvoke, runRunner } from "../../support/server.ts";
 
@@ -61,17 +58,10 @@ describe("runner invoke", () => {
     const bad = { claude_name: "Cli-Agent", cache_read_increment: 1.5, mode: "autonomy", rate: "nonsense" };
     const run = await runInvoke("ingest", JSON.stringify(bad), { DATABASE_URL: `file:${path}` });
     expect(run.code).toBe(1);
-    const database = await openDatabase({ url: `file:${path}` });
-    onTestFinished(() => database.close());
-    const app = createWebhookApp({
-      db: database.db,
-      store: { store: (rows) => storeIncrements(database.db, rows), status: () => ({ mode: "direct", backlog: 0, file: "" }), resume: () => {}, stop: async () => {} },
-      config: { timeZone: "UTC", replayWindowDays: 30 },
-      log: createLogger("error", { out: process.stderr }),
-    });
-    const res = await app.request("/resource-share/increment", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(bad) });
+    const webhook = await webhookApp({ DATABASE_URL: `file:${path}` });
+    const res = await webhook.post("/resource-share/increment", bad);
     expect(res.status).toBe(400);
-    expect(JSON.parse(run.stdout)).toEqual(await res.json());
+    expect(JSON.parse(run.stdout)).toEqual(res.body);
   });
 
   it("runs a read handler without input", async () => {
