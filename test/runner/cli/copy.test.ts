@@ -178,16 +178,19 @@ describe("runner copy", () => {
   it("refuses a copy onto itself, without a destination, with a bad chunk or to an unreachable server, changing nothing", async () => {
     const source = seededDatabase();
     const before = dump(source, "resource_share_increments");
-    const self = await runRunner(["copy", "--to", `file:${source}`], { DATABASE_URL: `file:${source}` });
+    // Four refusals, independent of each other: run side by side.
+    const [self, none, chunk, unreachable] = await Promise.all([
+      runRunner(["copy", "--to", `file:${source}`], { DATABASE_URL: `file:${source}` }),
+      runRunner(["copy"], { DATABASE_URL: `file:${source}` }),
+      runRunner(["copy", "--to", "http://127.0.0.1:9", "--chunk", "0"], { DATABASE_URL: `file:${source}` }),
+      runRunner(["copy", "--to", "http://127.0.0.1:9"], { DATABASE_URL: `file:${source}` }),
+    ]);
     expect(self.code).toBe(1);
     expect(self.stderr).toContain("is the database in DATABASE_URL itself");
-    const none = await runRunner(["copy"], { DATABASE_URL: `file:${source}` });
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("Name the destination with --to URL");
-    const chunk = await runRunner(["copy", "--to", "http://127.0.0.1:9", "--chunk", "0"], { DATABASE_URL: `file:${source}` });
     expect(chunk.code).toBe(1);
     expect(chunk.stderr).toContain("--chunk must be a whole number of rows from 1 to 5000");
-    const unreachable = await runRunner(["copy", "--to", "http://127.0.0.1:9"], { DATABASE_URL: `file:${source}` });
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain("The destination: Cannot reach the libSQL server in --to");
     expect(unreachable.stderr).toContain("COPY_TO_AUTH_TOKEN");
