@@ -1,4 +1,5 @@
 import { serve, type ServerType } from "@hono/node-server";
+import type { Hono } from "hono";
 import type { Config } from "../../shared/config.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../platform/libsql-client.ts";
 import { filePath, openConfigured, StartupError } from "../platform/database.ts";
@@ -22,6 +23,28 @@ export async function startViewer(config: Config, log: Logger): Promise<{ server
       `Refusing to start the viewer on ${config.webHost}: that address is reachable from other machines and WEB_PASSWORD is not set. ` +
         "Set WEB_PASSWORD to a long secret, or use WEB_HOST=127.0.0.1 and reach it through an SSH tunnel.",
     );
+  const { app, close } = await buildViewer(config, log);
+  const server = serve({ fetch: app.fetch, hostname: config.webHost, port: config.webPort });
+  let port: number;
+  try {
+    port = await listening(server, "viewer", config.webHost, config.webPort);
+  } catch (err) {
+    close();
+    throw err;
+  }
+  const shown = config.webHost.includes(":") ? `[${config.webHost}]` : config.webHost;
+  log.info(
+    `viewer listening on http://${shown}:${port} (database ${showUrl(config.databaseUrl)}, read-only; days in ${config.timeZone}; ${config.webPassword ? "password required" : "no password, loopback only"})`,
+  );
+  return { server, close };
+}
+
+/**
+ * The viewer's app over its own query-only connections, wired from the
+ * configuration: the one factory the server and the in-process tests share.
+ * `close` closes those connections.
+ */
+export async function buildViewer(config: Config, log: Logger): Promise<{ app: Hono; close: () => void }> {
   const database = await openConfigured(config, { queryOnly: true });
   const tz = config.timeZone;
   const queries = createQueryRunner({ url: config.databaseUrl, authToken: config.databaseAuthToken });
@@ -45,17 +68,5 @@ export async function startViewer(config: Config, log: Logger): Promise<{ server
     },
     log,
   );
-  const server = serve({ fetch: app.fetch, hostname: config.webHost, port: config.webPort });
-  let port: number;
-  try {
-    port = await listening(server, "viewer", config.webHost, config.webPort);
-  } catch (err) {
-    close();
-    throw err;
-  }
-  const shown = config.webHost.includes(":") ? `[${config.webHost}]` : config.webHost;
-  log.info(
-    `viewer listening on http://${shown}:${port} (database ${showUrl(config.databaseUrl)}, read-only; days in ${tz}; ${config.webPassword ? "password required" : "no password, loopback only"})`,
-  );
-  return { server, close };
+  return { app, close };
 }

@@ -1,4 +1,5 @@
 import { serve, type ServerType } from "@hono/node-server";
+import type { Hono } from "hono";
 import type { IncrementRow } from "../../functions/report.ts";
 import type { StoredIncrement } from "../../functions/store.ts";
 import type { Config, Durability } from "../../shared/config.ts";
@@ -28,26 +29,44 @@ export const WEBHOOK_SERVER_TIMEOUT_MS = 1000;
 export const webhookTimeoutMs = (databaseUrl: string): number =>
   databaseUrl.startsWith("file:") ? WEBHOOK_BUSY_TIMEOUT_MS : WEBHOOK_SERVER_TIMEOUT_MS;
 
+export interface WebhookStartOptions {
+  /** Resolves once the migrations ran (open-when-free.ts); reports are spooled until then. */
+  ready?: Promise<void>;
+  /** fs.fdatasync for the WAL; a test passes one it can watch and hold. */
+  syncWal?: WalFlusherOptions["sync"];
+}
+
 /**
- * Starts the webhook on HOST:PORT over an open database. Checks the spool
- * first (a StartupError if unusable) and resumes applying what an earlier
- * run left in it. Until `ready` resolves (a database locked at start, see
- * open-when-free.ts) reports only go to the spool.
+ * Starts the webhook on HOST:PORT over an open database (the app from
+ * buildWebhook, served). Until `ready` resolves (a database locked at start,
+ * see open-when-free.ts) reports only go to the spool.
  */
 export async function startWebhook(
   config: Config,
   database: Database,
   log: Logger,
-  {
-    ready,
-    syncWal,
-  }: {
-    /** Resolves once the migrations ran (open-when-free.ts); reports are spooled until then. */
-    ready?: Promise<void>;
-    /** fs.fdatasync for the WAL; a test passes one it can watch and hold. */
-    syncWal?: WalFlusherOptions["sync"];
-  } = {},
+  options: WebhookStartOptions = {},
 ): Promise<{ server: ServerType; close: () => Promise<void> }> {
+  const { app, close, requireTokens } = buildWebhook(config, database, log, options);
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
+  const port = await listening(server, "webhook", config.host, config.port);
+  log.info(`webhook listening on http://${config.host}:${port} (database ${showUrl(config.databaseUrl)}, days in ${config.timeZone}${requireTokens ? "; writes need an agent token" : ""})`);
+  return { server, close };
+}
+
+/**
+ * The webhook's app with everything it writes through (spool, group commit,
+ * the file connection), wired from the configuration: the one factory the
+ * server and the in-process tests share. Checks the spool first (a
+ * StartupError if unusable) and resumes applying what an earlier run left
+ * in it. `close` stops the spool's loop and closes the writer, not `database`.
+ */
+export function buildWebhook(
+  config: Config,
+  database: Database,
+  log: Logger,
+  { ready, syncWal }: WebhookStartOptions = {},
+): { app: Hono; close: () => Promise<void>; requireTokens: boolean } {
   const spool = new Spool(spoolPathFor(config.databaseUrl, config.spoolDir));
   const left = spool.load();
   if (left.unreadable > 0)
@@ -75,11 +94,9 @@ export async function startWebhook(
     requireTokens,
     checkDatabase: watchDatabaseFile(config.databaseUrl),
   });
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
-  const port = await listening(server, "webhook", config.host, config.port);
-  log.info(`webhook listening on http://${config.host}:${port} (database ${showUrl(config.databaseUrl)}, days in ${config.timeZone}${requireTokens ? "; writes need an agent token" : ""})`);
   return {
-    server,
+    app,
+    requireTokens,
     close: async () => {
       // The spool's loop first: once the connection is closed, a write it
       // attempted would fail as a refusal and set entries aside.

@@ -4,7 +4,8 @@ import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { migrate, SCHEMA_VERSION } from "../../shared/migrations.ts";
 import { groupCalls } from "../../runner/webhook/group-commit.ts";
 import { tempDir } from "../support/database.ts";
-import { postJson, runInvoke, startRunner } from "../support/server.ts";
+import { webhookApp } from "../support/apps.ts";
+import { runInvoke } from "../support/server.ts";
 import { isLoopback, listeningSockets } from "../support/sockets.ts";
 import { startSqld } from "../support/sqld.ts";
 
@@ -32,14 +33,14 @@ describe("a libSQL server as the database", () => {
     const server = await startSqld({ auth: true });
     const token = server.tokens!.full;
     const host = `127.0.0.1:${server.port}`;
-    const webhook = await startRunner("serve", { DATABASE_URL: `ws://${host}`, DATABASE_AUTH_TOKEN: token });
-    const one = await postJson(`${webhook.url}/resource-share/increment`, { ...report("Sparkle-Orange", 1234), event_id: "e-1" });
+    const webhook = await webhookApp({ DATABASE_URL: `ws://${host}`, DATABASE_AUTH_TOKEN: token });
+    const one = await webhook.post("/resource-share/increment", { ...report("Sparkle-Orange", 1234), event_id: "e-1" });
     expect(one.status).toBe(200);
-    const again = await postJson(`${webhook.url}/resource-share/increment`, { ...report("Sparkle-Orange", 1234), event_id: "e-1" });
-    expect(again.json).toMatchObject({ status: "success", id: one.json.id, duplicate: true });
-    const batch = await postJson(`${webhook.url}/resource-share/increments`, [report("Quiet-Blue", 10), report("Quiet-Blue", 20)]);
+    const again = await webhook.post("/resource-share/increment", { ...report("Sparkle-Orange", 1234), event_id: "e-1" });
+    expect(again.body).toMatchObject({ status: "success", id: one.body.id, duplicate: true });
+    const batch = await webhook.post("/resource-share/increments", [report("Quiet-Blue", 10), report("Quiet-Blue", 20)]);
     expect(batch.status).toBe(200);
-    expect(await webhook.stop()).toBe(0);
+    await webhook.close();
 
     // libsql:// means TLS by default; ?tls=0 is how a loopback server without TLS is reached.
     const summary = await runInvoke("summary", undefined, { DATABASE_URL: `libsql://${host}?tls=0`, DATABASE_AUTH_TOKEN: token });
@@ -65,11 +66,11 @@ describe("a libSQL server as the database", () => {
   it.each(["http", "ws"])("when the server stops answering, the webhook answers 200 from the spool and stores the report once it is back (%s://)", async (scheme) => {
     const server = await startSqld();
     const spoolDir = tempDir();
-    const webhook = await startRunner("serve", { DATABASE_URL: server.url.replace("http", scheme), SPOOL_DIR: spoolDir });
-    expect((await postJson(`${webhook.url}/resource-share/increment`, report("Sparkle-Orange", 1))).status).toBe(200);
+    const webhook = await webhookApp({ DATABASE_URL: server.url.replace("http", scheme), SPOOL_DIR: spoolDir });
+    expect((await webhook.post("/resource-share/increment", report("Sparkle-Orange", 1))).status).toBe(200);
     process.kill(server.pid, "SIGSTOP"); // the server stops answering; its port stays open
     try {
-      const away = await fetch(`${webhook.url}/resource-share/increment`, {
+      const away = await webhook.request("/resource-share/increment", {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(report("Sparkle-Orange", 2)),
@@ -82,11 +83,11 @@ describe("a libSQL server as the database", () => {
     } finally {
       process.kill(server.pid, "SIGCONT");
     }
-    await expect.poll(async () => ((await (await fetch(`${webhook.url}/health`)).json()) as { spool: { backlog: number } }).spool.backlog, { timeout: 20_000 }).toBe(0);
-    const back = await postJson(`${webhook.url}/resource-share/increment`, report("Sparkle-Orange", 3));
+    await expect.poll(async () => ((await (await webhook.request("/health")).json()) as { spool: { backlog: number } }).spool.backlog, { timeout: 20_000 }).toBe(0);
+    const back = await webhook.post("/resource-share/increment", report("Sparkle-Orange", 3));
     expect(back.status).toBe(200);
     expect(await serverRows(server.url, undefined, "SELECT cache_read_increment AS t FROM resource_share_increments ORDER BY t")).toEqual([{ t: 1 }, { t: 2 }, { t: 3 }]);
-    expect(await webhook.stop()).toBe(0);
+    await webhook.close();
   });
 
   it("migrations adopt a database of the original system on the server, keeping every row", async () => {

@@ -76,7 +76,9 @@ describe("starting the webhook", () => {
   });
 
   it("says the port is taken when another process listens on it", async () => {
-    const first = await startRunner("serve", { DATABASE_URL: `file:${tempDatabasePath()}` });
+    const first = await startRunner("serve", { DATABASE_URL: `file:${tempDatabasePath()}`, REQUIRE_TOKENS: "1" });
+    // Its start-up line says who may write.
+    expect(first.output()).toContain("writes need an agent token");
     const port = new URL(first.url).port;
     const run = await runRunner(["serve"], { PORT: port, DATABASE_URL: `file:${tempDatabasePath()}` });
     expect(run.code).not.toBe(0);

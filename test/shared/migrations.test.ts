@@ -4,7 +4,8 @@ import { sumDay } from "../../functions/daySums.ts";
 import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from "../../shared/migrations.ts";
 import { sqlite3, sqlite3Rows, tempDatabasePath, tempDir } from "../support/database.ts";
-import { postJson, runInvoke, startRunner } from "../support/server.ts";
+import { webhookApp } from "../support/apps.ts";
+import { runInvoke } from "../support/server.ts";
 
 /**
  * A database as the original Python system left it: the seed's tables with
@@ -179,18 +180,18 @@ describe("adopting a database of the original Python system", () => {
     const path = tempDatabasePath();
     seedDatabase(path);
     const before = seedContents(path);
-    const server = await startRunner("serve", { DATABASE_URL: `file:${path}` });
-    const first = await postJson(`${server.url}/resource-share/increment`, {
+    const webhook = await webhookApp({ DATABASE_URL: `file:${path}` });
+    const first = await webhook.post("/resource-share/increment", {
       claude_name: "Sparkle-Orange", cache_read_increment: 5, mode: "autonomy", event_id: "after-adoption",
     });
-    const again = await postJson(`${server.url}/resource-share/increment`, {
+    const again = await webhook.post("/resource-share/increment", {
       claude_name: "Sparkle-Orange", cache_read_increment: 5, mode: "autonomy", event_id: "after-adoption",
     });
     expect([first.status, again.status]).toEqual([200, 200]);
-    expect(again.json.id).toBe(first.json.id);
-    expect(await server.stop()).toBe(0);
+    expect(again.body.id).toBe(first.body.id);
+    await webhook.close();
     // Ids continue after the old ones; the old rows are untouched.
-    expect(first.json.id).toBe(5);
+    expect(first.body.id).toBe(5);
     const after = seedContents(path);
     expect(after.resource_share_increments!.slice(0, 4)).toEqual(before.resource_share_increments);
     expect(after.resource_share_increments).toHaveLength(5);

@@ -10,6 +10,10 @@ const RUNNER = `${ROOT}runner/index.ts`;
 const TSX = `file://${ROOT}node_modules/tsx/dist/loader.mjs`;
 
 /**
+ * For what a process is needed for: signals, crashes, locks, start-up
+ * settings, the CLI. The HTTP contract is tested on the apps in process
+ * (apps.ts), built by the same factories.
+ *
  * Starts `runner <command>` as a real process with the given environment on
  * free loopback ports (PORT and WEB_PORT unless set) and waits for its
  * "listening on http://..." line. Stopped after the test if still running;

@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { copyCommand } from "../../../runner/cli/copy.ts";
+import { machineZone } from "../../../runner/platform/environment.ts";
+import { parseConfig } from "../../../shared/config.ts";
 import { openDatabase } from "../../../runner/platform/libsql-client.ts";
 import { migrate } from "../../../shared/migrations.ts";
 import { sqlite3, sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
@@ -56,6 +59,32 @@ function seededDatabase(): string {
 
 const dump = (path: string, table: string) => sqlite3(path, `SELECT * FROM ${table} ORDER BY rowid`);
 
+/**
+ * `runner copy ARGS` in this process: copyCommand, the function the CLI runs,
+ * with the settings a process would read from `env`, and what it prints
+ * captured. It maps every failure to its exit code itself, so the process
+ * adds nothing but start-up; the first and last tests run the real CLI.
+ */
+async function copyInProcess(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const parsed = parseConfig(env, machineZone);
+  if (!parsed.ok) throw new Error(parsed.message);
+  let stdout = "";
+  let stderr = "";
+  const capture = (add: (text: string) => void) => (chunk: string | Uint8Array) => {
+    add(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
+    return true;
+  };
+  const out = vi.spyOn(process.stdout, "write").mockImplementation(capture((t) => (stdout += t)) as typeof process.stdout.write);
+  const err = vi.spyOn(process.stderr, "write").mockImplementation(capture((t) => (stderr += t)) as typeof process.stderr.write);
+  try {
+    const code = await copyCommand(parsed.config, args);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
 describe("runner copy", () => {
   it("moves a seeded database to a libSQL server and back with identical rows and sums", async () => {
     const source = seededDatabase();
@@ -89,10 +118,10 @@ describe("runner copy", () => {
   it("resumes: a second run copies only the rows the destination does not hold yet", async () => {
     const source = seededDatabase();
     const server = await startSqld();
-    expect((await runRunner(["copy", "--to", server.url], { DATABASE_URL: `file:${source}` })).code).toBe(0);
+    expect((await copyInProcess(["--to", server.url], { DATABASE_URL: `file:${source}` })).code).toBe(0);
     sqlite3(source, "INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment) VALUES ('Late', '2026-11-28T10:00:00Z', 'autonomy', 7), ('Late', '2026-11-28T10:01:00Z', 'autonomy', 8)");
 
-    const again = await runRunner(["copy", "--to", server.url], { DATABASE_URL: `file:${source}` });
+    const again = await copyInProcess(["--to", server.url], { DATABASE_URL: `file:${source}` });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain("resource_share_increments: 2 rows copied, 1,201 already there");
     expect(again.stdout).toMatch(/resource_share_increments\s+1,203\s+1,203\s+2\s+1,201/);
@@ -116,7 +145,7 @@ describe("runner copy", () => {
       Promise.all(TABLES.map(async (t) => (await reader.client.execute(`SELECT * FROM ${t} ORDER BY rowid`)).rows.map((r) => ({ ...r }))));
     const before = await everything();
 
-    const r = await runRunner(["copy", "--to", server.url], { DATABASE_URL: `file:${source}` });
+    const r = await copyInProcess(["--to", server.url], { DATABASE_URL: `file:${source}` });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     // Its identity took id 1, which the source gives Sparkle-Orange.
@@ -133,7 +162,7 @@ describe("runner copy", () => {
     expect((await runInvoke("ingest", '{"claude_name":"Other","cache_read_increment":7,"mode":"autonomy"}', { DATABASE_URL: `file:${destination}` })).code).toBe(0);
     const before = TABLES.map((t) => dump(destination, t));
 
-    const r = await runRunner(["copy", "--to", `file:${destination}`], { DATABASE_URL: `file:${source}` });
+    const r = await copyInProcess(["--to", `file:${destination}`], { DATABASE_URL: `file:${source}` });
     expect(r.code).toBe(1);
     expect(r.stdout).not.toContain("Verified");
     expect(r.stderr).toContain('resource_share_increments: 1 row(s); the first, id 1: claude_name "Other" there, "Src" in the source');
@@ -149,7 +178,7 @@ describe("runner copy", () => {
     sqlite3(destination, "INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment) VALUES ('Elsewhere', '2026-11-28T10:00:00Z', 'autonomy', 3)");
     const before = TABLES.map((t) => dump(destination, t));
 
-    const r = await runRunner(["copy", "--to", `file:${destination}`, "--chunk", "100"], { DATABASE_URL: `file:${source}` });
+    const r = await copyInProcess(["--to", `file:${destination}`, "--chunk", "100"], { DATABASE_URL: `file:${source}` });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/resource_share_increments: 2 row\(s\); the first, id 600: cache_read_increment \d+ there, \d+ in the source/);
     expect(TABLES.map((t) => dump(destination, t))).toEqual(before);
@@ -158,7 +187,7 @@ describe("runner copy", () => {
   it("carries on from an interrupted copy: the rows it wrote and the migrations' own row are taken as its own", async () => {
     const source = seededDatabase();
     const destination = tempDatabasePath();
-    expect((await runRunner(["copy", "--to", `file:${destination}`], { DATABASE_URL: `file:${source}` })).code).toBe(0);
+    expect((await copyInProcess(["--to", `file:${destination}`], { DATABASE_URL: `file:${source}` })).code).toBe(0);
     // What a run stopped in resource_share_increments leaves: its first chunks (ids up to 500, 7 deleted), nothing of the later tables
     // but the row the migrations created.
     sqlite3(
@@ -167,7 +196,7 @@ describe("runner copy", () => {
        DELETE FROM closed_days; UPDATE aggregation_state SET checked_through_id = 0`,
     );
 
-    const again = await runRunner(["copy", "--to", `file:${destination}`, "--chunk", "100"], { DATABASE_URL: `file:${source}` });
+    const again = await copyInProcess(["--to", `file:${destination}`, "--chunk", "100"], { DATABASE_URL: `file:${source}` });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain("Verified");
     expect(again.stderr).toContain("resource_share_increments: 702 rows copied, 499 already there");
@@ -178,16 +207,19 @@ describe("runner copy", () => {
   it("refuses a copy onto itself, without a destination, with a bad chunk, to an unreachable server or into a missing folder, changing nothing", async () => {
     const source = seededDatabase();
     const before = dump(source, "resource_share_increments");
-    const self = await runRunner(["copy", "--to", `file:${source}`], { DATABASE_URL: `file:${source}` });
+    // Four refusals, independent of each other: run side by side.
+    const [self, none, chunk, unreachable] = await Promise.all([
+      runRunner(["copy", "--to", `file:${source}`], { DATABASE_URL: `file:${source}` }),
+      runRunner(["copy"], { DATABASE_URL: `file:${source}` }),
+      runRunner(["copy", "--to", "http://127.0.0.1:9", "--chunk", "0"], { DATABASE_URL: `file:${source}` }),
+      runRunner(["copy", "--to", "http://127.0.0.1:9"], { DATABASE_URL: `file:${source}` }),
+    ]);
     expect(self.code).toBe(1);
     expect(self.stderr).toContain("is the database in DATABASE_URL itself");
-    const none = await runRunner(["copy"], { DATABASE_URL: `file:${source}` });
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("Name the destination with --to URL");
-    const chunk = await runRunner(["copy", "--to", "http://127.0.0.1:9", "--chunk", "0"], { DATABASE_URL: `file:${source}` });
     expect(chunk.code).toBe(1);
     expect(chunk.stderr).toContain("--chunk must be a whole number of rows from 1 to 5000");
-    const unreachable = await runRunner(["copy", "--to", "http://127.0.0.1:9"], { DATABASE_URL: `file:${source}` });
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain("The destination: Cannot reach the libSQL server in --to");
     expect(unreachable.stderr).toContain("COPY_TO_AUTH_TOKEN");

@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, wr
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sqlite3, tempDatabasePath, tempDir } from "../../support/database.ts";
-import { runRunner, startRunner } from "../../support/server.ts";
+import { webhookApp } from "../../support/apps.ts";
+import { runRunner } from "../../support/server.ts";
 
 /** Tests run as root, who may write anywhere: permission faults are tried as the user nobody. */
 const NOBODY = 65534;
@@ -77,9 +78,9 @@ describe("a database file that cannot be used at start", () => {
 describe("GET /health", () => {
   it("reports a database file that was deleted or replaced under the running service", async () => {
     const path = tempDatabasePath();
-    const server = await startRunner("serve", { DATABASE_URL: `file:${path}` });
+    const webhook = await webhookApp({ DATABASE_URL: `file:${path}` });
     const health = async () => {
-      const res = await fetch(`${server.url}/health`);
+      const res = await webhook.request("/health");
       return { status: res.status, body: (await res.json()) as Record<string, any> };
     };
     expect(await health()).toMatchObject({ status: 200, body: { status: "ok", spool: { backlog: 0 } } });
@@ -100,11 +101,11 @@ describe("GET /health", () => {
     expect(deleted.status).toBe(503);
     expect(deleted.body.message).toContain("was deleted");
     expect(deleted.body.message).toContain("Restore the file");
-    await expect.poll(() => server.output()).toMatch(/ERROR health check: The database file .* was deleted/);
+    await expect.poll(() => webhook.output()).toMatch(/ERROR health check: The database file .* was deleted/);
 
     // Back in place: healthy again.
     renameSync(original, path);
     expect((await health()).status).toBe(200);
-    expect(await server.stop()).toBe(0);
+    await webhook.close();
   });
 });

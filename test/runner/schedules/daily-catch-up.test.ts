@@ -4,7 +4,9 @@ import { createLogger } from "../../../runner/platform/log.ts";
 import { parseConfig } from "../../../shared/config.ts";
 import { onServer, openStore } from "../../support/backends.ts";
 import { insertIncrements } from "../../support/increments.ts";
-import { postJson, startRunner, waitForOutput } from "../../support/server.ts";
+import { runHandler } from "../../../runner/platform/run-handler.ts";
+import { webhookApp } from "../../support/apps.ts";
+import { startRunner, waitForOutput } from "../../support/server.ts";
 
 const ZONE = "America/New_York";
 /** The New York calendar day of an instant. */
@@ -57,13 +59,15 @@ describe("runner start and serve", () => {
     await insertIncrements(db.db, [
       { claude_name: "Quill-Blue", timestamp: new Date(twoDaysAgo).toISOString(), mode: "collaboration", cache_read_increment: 77 },
     ]);
-    const server = await startRunner("start", { ...db.env, RESOURCE_SHARE_TZ: ZONE });
-    await waitForOutput(server, /daily catch-up: closed/);
-    const posted = await postJson(`${server.url}/resource-share/increment`, { claude_name: "Quill-Blue", cache_read_increment: 5, mode: "autonomy" });
+    // The day closed as the catch-up closes it (at start, above): through the aggregateDay handler.
+    const from = localDate(twoDaysAgo);
+    const aggregated = await runHandler("aggregateDay", { date: from }, { db: db.db, now: () => new Date(), config: { timeZone: ZONE, replayWindowDays: 30 } });
+    expect(aggregated.ok).toBe(true);
+    const webhook = await webhookApp({ ...db.env, RESOURCE_SHARE_TZ: ZONE });
+    const posted = await webhook.post("/resource-share/increment", { claude_name: "Quill-Blue", cache_read_increment: 5, mode: "autonomy" });
     expect(posted.status).toBe(200);
 
-    const from = localDate(twoDaysAgo);
-    const res = await fetch(`${server.url}/resource/daily?from=${from}&claude_name=Quill-Blue&cache=1`);
+    const res = await webhook.request(`/resource/daily?from=${from}&claude_name=Quill-Blue&cache=1`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { today: string; rows: { date: string; total_tokens: number; closed: boolean }[] };
     expect(body.rows.map((r) => [r.date, r.total_tokens, r.closed])).toEqual([
@@ -71,12 +75,11 @@ describe("runner start and serve", () => {
       [body.today, 5, false],
     ]);
 
-    const bad = await fetch(`${server.url}/resource/daily?from=2026-02-30`);
+    const bad = await webhook.request("/resource/daily?from=2026-02-30");
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: "invalid_input", issues: [{ field: "from" }] });
-    const todayRes = await fetch(`${server.url}/resource/today/Quill-Blue`);
+    const todayRes = await webhook.request("/resource/today/Quill-Blue");
     expect(await todayRes.json()).toMatchObject({ claude_name: "Quill-Blue", autonomous_tokens: 5, date: body.today });
-    expect(await server.stop()).toBe(0);
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { IN_PROCESS_ORIGIN, viewerApp } from "../../support/apps.ts";
 import { openTestDatabase } from "../../support/database.ts";
 import { startRunner } from "../../support/server.ts";
 
@@ -20,13 +21,13 @@ describe("viewer access", { timeout: 120_000 }, () => {
 
   it("asks every page for the password, accepts it by form or Basic, and slows down guessing", async () => {
     const path = await databaseWithAgent();
-    const viewer = await startRunner("web", { DATABASE_URL: `file:${path}`, WEB_PASSWORD: "correct horse" }, { timeoutMs: START_MS });
-    const get = (p: string, headers: Record<string, string> = {}) => fetch(`${viewer.url}${p}`, { headers, redirect: "manual" });
+    const viewer = await viewerApp({ DATABASE_URL: `file:${path}`, WEB_PASSWORD: "correct horse" });
+    const get = (p: string, headers: Record<string, string> = {}) => viewer.request(p, { headers, redirect: "manual" });
     const login = (password: string) =>
-      fetch(`${viewer.url}/login`, {
+      viewer.request("/login", {
         method: "POST",
         redirect: "manual",
-        headers: { "content-type": "application/x-www-form-urlencoded", origin: viewer.url },
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: IN_PROCESS_ORIGIN },
         body: new URLSearchParams({ password, next: "/tables/claude_identities" }),
       });
 

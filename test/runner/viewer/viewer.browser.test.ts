@@ -3,14 +3,12 @@ import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type TestStore } from "../../support/backends.ts";
-import { hasChromium, launchChromium, NO_CHROMIUM_REASON } from "../../support/browser.ts";
+import { launchChromium, skipBrowserTests } from "../../support/browser.ts";
 import { startRunner, type RunningProcess } from "../../support/server.ts";
 import { AGENTS, noonZone, seedDatabase, XSS_NAME } from "./seed.ts";
 
 const ARTIFACTS = fileURLToPath(new URL("../../../test-results/", import.meta.url));
-if (!hasChromium) console.warn(NO_CHROMIUM_REASON);
-
-describe.skipIf(!hasChromium)("viewer in Chromium", { timeout: 120_000 }, () => {
+describe.skipIf(skipBrowserTests)("viewer in Chromium", { timeout: 120_000 }, () => {
   let store: TestStore;
   let viewer: RunningProcess;
   let browser: Awaited<ReturnType<typeof launchChromium>>;

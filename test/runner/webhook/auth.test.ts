@@ -3,17 +3,25 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { isLoopback } from "../../../runner/platform/addresses.ts";
 import { tokensRequired } from "../../../runner/webhook/auth.ts";
-import { post, report } from "../../support/clients.ts";
-import { sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
-import { runInvoke, startRunner } from "../../support/server.ts";
+import { runHandler } from "../../../runner/platform/run-handler.ts";
+import { webhookApp } from "../../support/apps.ts";
+import { report } from "../../support/clients.ts";
+import { openTestDatabase, sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
+import { runInvoke } from "../../support/server.ts";
 
 const rows = (path: string) => sqlite3Rows<{ n: number }>(path, "SELECT count(*) AS n FROM resource_share_increments")[0]!.n;
 
-/** A token for an agent that has not reported yet (with tokens required, it cannot before it has one). */
-async function issue(env: Record<string, string>, name: string): Promise<string> {
-  const out = await runInvoke("issueToken", JSON.stringify({ claude_name: name, register: true }), env);
-  expect(out.code).toBe(0);
-  return JSON.parse(out.stdout).token as string;
+/**
+ * A token for an agent that has not reported yet (with tokens required, it
+ * cannot before it has one), issued by the handler `runner invoke
+ * issueToken` runs, over a connection of its own as the CLI has.
+ */
+async function issue(path: string, name: string): Promise<string> {
+  const database = await openTestDatabase(path);
+  const out = await runHandler("issueToken", { claude_name: name, register: true }, { db: database.db, now: () => new Date(), config: { timeZone: "UTC", replayWindowDays: 30 } });
+  database.close();
+  if (!out.ok) throw new Error(out.error.message);
+  return out.value.token;
 }
 
 describe("who may write", () => {
@@ -30,27 +38,26 @@ describe("who may write", () => {
   it("accepts a write only with the token of the agent named in every report, and keeps tokens out of the database and logs", async () => {
     const path = tempDatabasePath();
     const env = { DATABASE_URL: `file:${path}`, REQUIRE_TOKENS: "1" };
-    const server = await startRunner("serve", env);
-    const one = `${server.url}/resource-share/increment`;
-    const many = `${server.url}/resource-share/increments`;
-    expect(server.output()).toContain("writes need an agent token");
-    const orange = await issue(env, "Sparkle-Orange");
-    const blue = await issue(env, "Sparkle-Blue");
+    const webhook = await webhookApp(env);
+    const one = "/resource-share/increment";
+    const many = "/resource-share/increments";
+    const orange = await issue(path, "Sparkle-Orange");
+    const blue = await issue(path, "Sparkle-Blue");
     const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
     const refused = [
-      await post(one, report("Sparkle-Orange")),
-      await post(one, report("Sparkle-Orange"), bearer("rs_not-a-real-token")),
-      await post(one, report("Sparkle-Orange"), { authorization: `Basic ${orange}` }),
-      await post(one, report("Sparkle-Orange"), bearer(blue)),
-      await post(many, [report("Sparkle-Orange"), report("Sparkle-Blue")], bearer(orange)),
+      await webhook.post(one, report("Sparkle-Orange")),
+      await webhook.post(one, report("Sparkle-Orange"), bearer("rs_not-a-real-token")),
+      await webhook.post(one, report("Sparkle-Orange"), { authorization: `Basic ${orange}` }),
+      await webhook.post(one, report("Sparkle-Orange"), bearer(blue)),
+      await webhook.post(many, [report("Sparkle-Orange"), report("Sparkle-Blue")], bearer(orange)),
     ];
     expect(refused.map((r) => r.status)).toEqual([401, 401, 401, 401, 401]);
     expect(refused[3]!.body.message).toMatch(/belongs to "Sparkle-Blue", not to "Sparkle-Orange"/);
     expect(rows(path)).toBe(0);
 
-    expect((await post(one, report("Sparkle-Orange"), bearer(orange))).status).toBe(200);
-    expect((await post(many, [report("Sparkle-Blue"), report("Sparkle-Blue")], bearer(blue))).status).toBe(200);
+    expect((await webhook.post(one, report("Sparkle-Orange"), bearer(orange))).status).toBe(200);
+    expect((await webhook.post(many, [report("Sparkle-Blue"), report("Sparkle-Blue")], bearer(blue))).status).toBe(200);
     expect(rows(path)).toBe(3);
 
     // Only the SHA-256 of each token is kept.
@@ -59,19 +66,20 @@ describe("who may write", () => {
       { name: "Sparkle-Blue", token_hash: createHash("sha256").update(blue).digest("hex") },
       { name: "Sparkle-Orange", token_hash: createHash("sha256").update(orange).digest("hex") },
     ]);
+    // Revoked from the CLI, a process of its own: the webhook refuses the token at once.
     const revoked = await runInvoke("revokeToken", '{"claude_name":"Sparkle-Orange"}', env);
     expect(revoked.code).toBe(0);
-    expect((await post(one, report("Sparkle-Orange"), bearer(orange))).status).toBe(401);
+    expect((await webhook.post(one, report("Sparkle-Orange"), bearer(orange))).status).toBe(401);
     expect(rows(path)).toBe(3);
 
-    await server.stop();
+    await webhook.close();
     const files = readFileSync(path, "latin1") + readFileSync(`${path}-wal`, { encoding: "latin1", flag: "a+" });
     for (const token of [orange, blue]) {
-      expect(server.output()).not.toContain(token);
+      expect(webhook.output()).not.toContain(token);
       expect(files).not.toContain(token);
     }
-    expect(server.output()).toMatch(/WARN 401 POST \/resource-share\/increment: unknown or revoked token/);
-  }, 180_000); // four CLI runs besides the server
+    expect(webhook.output()).toMatch(/WARN 401 POST \/resource-share\/increment: unknown or revoked token/);
+  });
 
   it("refuses a token for a name that never reported, naming claude_name, unless asked to register it", async () => {
     const path = tempDatabasePath();
@@ -87,9 +95,11 @@ describe("who may write", () => {
     expect(agents()).toEqual([{ name: "Sparkle-Orange", has_token: 0 }]);
 
     // A known agent needs no flag; a new one is registered when asked.
-    const known = await runInvoke("issueToken", '{"claude_name":"Sparkle-Orange"}', env);
+    const [known, fresh] = await Promise.all([
+      runInvoke("issueToken", '{"claude_name":"Sparkle-Orange"}', env),
+      runInvoke("issueToken", '{"claude_name":"Quiet-Teal","register":true}', env),
+    ]);
     expect(known.code, known.stderr).toBe(0);
-    const fresh = await runInvoke("issueToken", '{"claude_name":"Quiet-Teal","register":true}', env);
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(agents()).toEqual([
       { name: "Quiet-Teal", has_token: 1 },
@@ -102,13 +112,12 @@ describe("who may write", () => {
 
   it("keeps the existing token-less clients working on loopback, but checks a token that is sent", async () => {
     const path = tempDatabasePath();
-    const env = { DATABASE_URL: `file:${path}` };
-    const server = await startRunner("serve", env);
-    const one = `${server.url}/resource-share/increment`;
-    expect((await post(one, report("Sparkle-Orange"))).status).toBe(200);
-    expect((await post(one, report("Sparkle-Orange"), { authorization: "Bearer wrong" })).status).toBe(401);
-    const token = await issue(env, "Sparkle-Orange");
-    expect((await post(one, report("Sparkle-Orange"), { authorization: `Bearer ${token}` })).status).toBe(200);
+    const webhook = await webhookApp({ DATABASE_URL: `file:${path}` });
+    const one = "/resource-share/increment";
+    expect((await webhook.post(one, report("Sparkle-Orange"))).status).toBe(200);
+    expect((await webhook.post(one, report("Sparkle-Orange"), { authorization: "Bearer wrong" })).status).toBe(401);
+    const token = await issue(path, "Sparkle-Orange");
+    expect((await webhook.post(one, report("Sparkle-Orange"), { authorization: `Bearer ${token}` })).status).toBe(200);
     expect(rows(path)).toBe(2);
   });
 });

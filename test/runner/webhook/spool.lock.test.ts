@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { acknowledged, post, postUntil, report } from "../../support/clients.ts";
+import { acknowledged, post, postUntil, report, type Posted } from "../../support/clients.ts";
 import { holdWriteLock, sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
 import { startRunner } from "../../support/server.ts";
 
-const LOCK_MS = 15_000;
+/** Bounds, not times: how long the test waits for the webhook to show each behaviour before it fails. */
+const WAIT_MS = 60_000;
+
+const queued = (a: Posted) => a.status === 200 && (a.body.queued === true || a.body.results?.[0]?.queued === true);
+const direct = (a: Posted) => a.status === 200 && !queued(a);
 
 async function health(base: string): Promise<any> {
   return (await fetch(`${base}/health`)).json();
@@ -38,15 +42,26 @@ describe("webhook while sqlite3 holds the write lock", () => {
           // The viewer keeps serving reads while the webhook spools.
           for (const page of ["/", "/tables/resource_share_increments"]) viewerAnswers.push((await fetch(`${viewer.url}${page}`)).status);
         }
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, 200));
       }
     })();
-    const clients = postUntil(server.url, { clients: 4, until: () => stop });
-    await new Promise((r) => setTimeout(r, LOCK_MS));
+    const live: Posted[] = [];
+    const clients = postUntil(server.url, { clients: 4, until: () => stop, all: live });
+    // The lock is held until the webhook has shown what it does meanwhile: many
+    // reports answered from the spool, a backlog that grows in /health over
+    // several looks (the spool's retries find the lock still held), and the
+    // viewer's pages answered.
+    await expect
+      .poll(() => {
+        const backlogs = backlogSeen.filter((b) => b > 0);
+        return live.filter(queued).length >= 40 && backlogs.length >= 5 && Math.max(...backlogs) > backlogs[0]! && viewerAnswers.length >= 2;
+      }, { timeout: WAIT_MS, interval: 100 })
+      .toBe(true);
     locked = false;
     await lock.release();
-    // Keep posting through the hand-over from spool back to direct writes.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Keep posting through the hand-over from spool back to direct writes, until answers come straight from the table again.
+    const released = live.length;
+    await expect.poll(() => live.slice(released).filter(direct).length, { timeout: WAIT_MS, interval: 100 }).toBeGreaterThanOrEqual(8);
     stop = true;
     const attempts = await clients;
     await watcher;

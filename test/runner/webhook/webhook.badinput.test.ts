@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
-import { startRunner } from "../../support/server.ts";
+import { webhookApp } from "../../support/apps.ts";
 
 /** A marker in an ignored field: no answer may repeat the request back. */
 const MARKER = "NEVER-ECHO-7f3a";
@@ -47,9 +47,9 @@ const refused: [string, string, string][] = [
 describe("bad input to the webhook", () => {
   it("answers each refused input with a 4xx naming the field, and stores nothing", async () => {
     const path = tempDatabasePath();
-    const server = await startRunner("serve", { DATABASE_URL: `file:${path}` });
+    const webhook = await webhookApp({ DATABASE_URL: `file:${path}` });
     const send = (route: string, body: string, type = "application/json") =>
-      fetch(`${server.url}${route}`, { method: "POST", headers: { "content-type": type }, body });
+      webhook.request(route, { method: "POST", headers: { "content-type": type }, body });
 
     for (const [what, body, field] of refused) {
       const res = await send("/resource-share/increment", body);
@@ -80,7 +80,8 @@ describe("bad input to the webhook", () => {
 
     expect(sqlite3Rows(path, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 0 }]);
     expect(sqlite3Rows(path, "SELECT count(*) AS n FROM claude_identities")).toEqual([{ n: 0 }]);
-    expect(server.output()).not.toMatch(/ 5\d\d |    at /); // no 5xx, no stack trace in the log
-    expect(await server.stop()).toBe(0);
+    expect(webhook.output()).toMatch(/POST \/resource-share\/increment 400 /); // the log is the webhook's
+    expect(webhook.output()).not.toMatch(/ 5\d\d |    at /); // no 5xx, no stack trace in the log
+    await webhook.close();
   });
 });

@@ -5,26 +5,29 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { onServer, openStore, type TestStore } from "../../support/backends.ts";
 import { sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
-import { postJson, startRunner, type RunningProcess } from "../../support/server.ts";
+import { webhookApp, type InProcessApp } from "../../support/apps.ts";
+import { postJson, startRunner } from "../../support/server.ts";
 
 /**
- * The webhook as the agents' timers see it: a real `runner serve` process on
- * a loopback port over a fresh database (a file read back with the real
- * sqlite3 CLI; in the second pass a libSQL server), checked through HTTP.
- * One process serves the whole block; each test uses its own agent names so
- * tests do not see each other's rows.
+ * The webhook's HTTP contract as the agents' timers see it: the real app,
+ * built as `runner serve` builds it (spool, group commit, the file
+ * connection), over a fresh database (a file read back with the real sqlite3
+ * CLI; in the second pass a libSQL server), called in process. One app
+ * serves the whole file; each test uses its own agent names so tests do not
+ * see each other's rows. What needs a process (a lock held by sqlite3,
+ * SIGTERM) is at the end, on real `runner serve` processes.
  */
 
-let server: RunningProcess;
+let webhook: InProcessApp;
 let store: TestStore;
 
 beforeAll(async () => {
   store = await openStore();
-  server = await startRunner("serve", store.env, { stopAfterEach: false });
+  webhook = await webhookApp(store.env);
 });
 
 afterAll(async () => {
-  await server?.kill();
+  await webhook?.close();
   await store?.stop();
 });
 
@@ -40,7 +43,7 @@ const STACK = /\n\s+at |\.ts:\d+|node_modules|\bError:/;
 
 /** Sends a request and checks what every answer must be: JSON, no stack trace. */
 async function request(method: string, route: string, init: { body?: RequestInit["body"]; headers?: Record<string, string> } = {}): Promise<Answer> {
-  const res = await fetch(`${server.url}${route}`, { method, ...init, ...(init.body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
+  const res = await webhook.request(route, { method, ...init });
   const text = await res.text();
   const contentType = res.headers.get("content-type") ?? "";
   expect(contentType, `${method} ${route} answers JSON`).toMatch(/^application\/json/);
@@ -496,8 +499,8 @@ describe("the access log", () => {
   it("writes one line per request, with the path as sent so an encoded newline cannot forge a line", async () => {
     await request("GET", "/resource/today/Log%0AINFO%20POST%20/forged%20200");
     await request("GET", "/no%0D%0Aroute");
-    await expect.poll(() => server.output()).toContain("/no%0D%0Aroute 404");
-    const lines = server.output().split("\n");
+    await expect.poll(() => webhook.output()).toContain("/no%0D%0Aroute 404");
+    const lines = webhook.output().split("\n");
     expect(lines.filter((l) => l.startsWith("INFO POST /forged"))).toEqual([]);
     expect(lines.some((l) => /INFO GET \/resource\/today\/Log%0AINFO%20POST%20\/forged%20200 404 /.test(l))).toBe(true);
     expect(lines.filter((l) => l.includes("route 404") && !l.includes("/no%0D%0Aroute 404"))).toEqual([]);

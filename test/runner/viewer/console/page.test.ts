@@ -2,25 +2,20 @@ import { existsSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAccess } from "../../../../runner/viewer/access.ts";
-import { createViewerApp } from "../../../../runner/viewer/app.tsx";
-import { createQueryRunner } from "../../../../runner/viewer/console/query-runner.ts";
-import { createLogger } from "../../../../runner/platform/log.ts";
-import { openDatabase, type Database } from "../../../../runner/platform/libsql-client.ts";
+import { viewerApp, type InProcessApp } from "../../../support/apps.ts";
 import { openStore, type TestStore } from "../../../support/backends.ts";
 import { sharedTempDir } from "../../../support/database.ts";
 
 /**
  * The SQL console's three doors (the page and both downloads), served by
- * the viewer's own app with real query processes, on this pass's database:
- * a call that reaches files is refused with 403 by name, nothing is
- * written, nothing is read; the reads people run still work.
+ * the viewer's own app, built as `runner web` builds it (real query
+ * processes), on this pass's database: a call that reaches files is refused
+ * with 403 by name, nothing is written, nothing is read; the reads people
+ * run still work.
  */
 describe("the SQL console's doors", () => {
   let store: TestStore;
-  let viewerDb: Database;
-  let queries: ReturnType<typeof createQueryRunner>;
-  let app: ReturnType<typeof createViewerApp>;
+  let viewer: InProcessApp;
   const folder = sharedTempDir("rs-console-doors-");
   const planted = join(folder.dir, "planted");
   // The machine's name is what /etc/hostname holds: it must not come back.
@@ -29,27 +24,15 @@ describe("the SQL console's doors", () => {
   beforeAll(async () => {
     store = await openStore();
     store.run("INSERT INTO claude_identities (name) VALUES ('Sparkle-Orange')");
-    viewerDb = await openDatabase({ url: store.url, authToken: store.env.DATABASE_AUTH_TOKEN, queryOnly: true });
-    queries = createQueryRunner({ url: store.url, authToken: store.env.DATABASE_AUTH_TOKEN });
-    app = createViewerApp(
-      {
-        db: viewerDb.db,
-        config: { timeZone: "UTC", replayWindowDays: 30 },
-        now: () => new Date(),
-        access: createAccess(undefined, () => new Response("refused", { status: 401 })),
-        runQuery: queries.run,
-      },
-      createLogger("error", { out: process.stderr }),
-    );
+    viewer = await viewerApp({ ...store.env, RESOURCE_SHARE_TZ: "UTC" });
     return async () => {
-      queries.close();
-      viewerDb.close();
+      await viewer.close();
       await store.stop();
     };
   });
   afterAll(() => folder.remove());
 
-  const door = (path: string, sql: string) => app.request(`${path}?${new URLSearchParams({ sql }).toString()}`);
+  const door = (path: string, sql: string) => viewer.request(`${path}?${new URLSearchParams({ sql }).toString()}`);
   const doors = ["/query", "/query/export/csv", "/query/export/json"];
 
   it.each(doors)("%s answers 403 to writefile() and the file is not created", async (path) => {

@@ -1,15 +1,33 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../../../runner/platform/libsql-client.ts";
 import { createQueryRunner } from "../../../../runner/viewer/console/query-runner.ts";
-import { openStore } from "../../../support/backends.ts";
+import { openStore, type TestStore } from "../../../support/backends.ts";
 
-/** Real query processes on a real database file, as the viewer runs them. */
+/**
+ * Real query processes on a real database (this pass's kind), as the viewer
+ * runs them. One database and one runner serve the file: no test changes the
+ * rows (every write is refused, and the tests check it); a test that needs
+ * other limits gets a runner of its own.
+ */
 describe("console queries", () => {
-  let close: (() => void) | undefined;
-  afterEach(() => close?.());
-  const runnerFor = async (options: { timeLimitMs?: number; rowCap?: number } = {}) => {
-    const db = await openStore();
+  let db: TestStore;
+  let shared: ReturnType<typeof createQueryRunner>;
+  beforeAll(async () => {
+    db = await openStore();
     await db.client.execute("INSERT INTO claude_identities (name) VALUES ('A'), ('B'), ('C')");
+    shared = createQueryRunner({ url: db.url, authToken: undefined });
+    return async () => {
+      shared.close();
+      await db.stop();
+    };
+  });
+  let close: (() => void) | undefined;
+  afterEach(() => {
+    close?.();
+    close = undefined;
+  });
+  const runnerFor = async (options?: { timeLimitMs?: number; rowCap?: number }) => {
+    if (options === undefined) return { run: shared.run, db };
     const queries = createQueryRunner({ url: db.url, authToken: undefined }, options);
     close = queries.close;
     return { run: queries.run, db };
@@ -56,9 +74,9 @@ describe("console queries", () => {
   });
 
   it("stops a query that runs past the time limit and keeps answering", async () => {
-    const { run } = await runnerFor({ timeLimitMs: 2000 });
+    const { run } = await runnerFor({ timeLimitMs: 1000 });
     const endless = await run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c");
-    expect(endless).toMatchObject({ ok: false, message: expect.stringMatching(/ran longer than 2 s and was stopped/) });
+    expect(endless).toMatchObject({ ok: false, message: expect.stringMatching(/ran longer than 1 s and was stopped/) });
     const after = await run("SELECT 42 AS answer");
     expect(after, JSON.stringify(after)).toMatchObject({ ok: true, rows: [[42]] });
   });
