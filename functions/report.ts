@@ -49,6 +49,9 @@ function offsetMs(iso: string): number {
   return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60_000 : 0;
 }
 
+// The model that answered, as the transcript names it ("claude-sonnet-4-5-20250929").
+const model = v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"), v.maxLength(100, "must be at most 100 characters"), plainText);
+
 export const reportSchema = v.pipe(
   v.custom<unknown>((x) => !Array.isArray(x), "must be a JSON object, not an array"),
   v.object(
@@ -61,6 +64,12 @@ export const reportSchema = v.pipe(
       event_id: v.optional(v.nullable(eventId)),
       timestamp: v.optional(v.nullable(timestamp)),
       hostname: v.optional(v.nullable(v.pipe(v.string("must be a string"), v.maxLength(255, "must be at most 255 characters"), plainText))),
+      // Token classes, sent by the reporter (runner/reporter/); the timers send none.
+      input_tokens: v.optional(v.nullable(tokens)),
+      output_tokens: v.optional(v.nullable(tokens)),
+      cache_creation_tokens: v.optional(v.nullable(tokens)),
+      cache_read_tokens: v.optional(v.nullable(tokens)),
+      model: v.optional(v.nullable(model)),
     }
   ),
   v.check(
@@ -82,6 +91,12 @@ export interface IncrementRow {
   event_id: string | null;
   received_at: string;
   host: string | null;
+  /** Token classes and model (migration 6); null when the client did not send them, absent in rows spooled before. */
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_creation_tokens?: number | null;
+  cache_read_tokens?: number | null;
+  model?: string | null;
 }
 
 // A replayed report may not claim to come from the future; a little slack
@@ -112,5 +127,10 @@ export function toRow(report: ReportInput, now: Date, config: HandlerConfig): Re
     event_id: report.event_id ?? null,
     received_at: now.toISOString(),
     host: report.hostname ?? null,
+    input_tokens: report.input_tokens ?? null,
+    output_tokens: report.output_tokens ?? null,
+    cache_creation_tokens: report.cache_creation_tokens ?? null,
+    cache_read_tokens: report.cache_read_tokens ?? null,
+    model: report.model ?? null,
   });
 }
