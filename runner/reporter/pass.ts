@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { costOf } from "./cost.ts";
 import type { Mode } from "./mode.ts";
@@ -44,6 +45,7 @@ export interface PassInput {
  * model the table does not know.
  */
 export function readPass(p: PassInput): PassSummary {
+  mkdirSync(p.folder, { recursive: true, mode: 0o700 });
   const state = loadState(p.folder);
   const seen = new Set(state.seen);
   const files: Record<string, FileMark> = {};
