@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { once } from "node:events";
-import { mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { sqlite3Rows, tempDatabasePath, tempDir } from "../../support/database.ts";
@@ -143,6 +143,67 @@ describe("runner report against the real webhook", () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/700 new message\(s\)/);
     expect(stored(db)).toEqual({ n: 700, ids: 700, input: inputOf(700), modes: "autonomy" });
+  });
+
+  it("keeps reports the webhook refuses as bad input aside with its reasons, and delivers the rest of their batch", async () => {
+    const db = tempDatabasePath();
+    const webhook = await startRunner("serve", { DATABASE_URL: `file:${db}` });
+    const home = agentHome(webhook.url);
+    const soon = Date.now() - 60_000;
+    appendLines(home.transcript("a.jsonl"), [
+      assistantLine(message(1, new Date(soon).toISOString())),
+      // A clock that was wrong: two hours ahead, which the webhook refuses.
+      assistantLine(message(2, new Date(soon + 2 * 3_600_000).toISOString())),
+      assistantLine(message(3, new Date(soon).toISOString())),
+    ]);
+    const run = await runRunner(["report", "--once", "--mode", "autonomy"], home.env);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/refused 1 report\(s\) as bad input; they are kept with its reasons in .*refused\.jsonl/);
+    expect(stored(db)).toMatchObject({ n: 2, input: 11 + 13 });
+    const refused = readFileSync(join(home.env.XDG_STATE_HOME, "resource-share", "reporter", AGENT, "refused.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(refused).toHaveLength(1);
+    expect(refused[0].reports.map((r: { input_tokens: number }) => r.input_tokens)).toEqual([12]);
+    expect(JSON.stringify(refused[0].reply)).toMatch(/timestamp/);
+  });
+
+  it("prints the advice of the replies when asked, and keeps its own interval whatever interval they advise", async () => {
+    let requests = 0;
+    const advising = createServer(async (req, res) => {
+      for await (const _ of req);
+      requests++;
+      // An absurd advice: a reporter that obeyed it would sleep for 30 years.
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "success", results: [], recommended_interval: 1e9, reasons: ["over fair share"] }));
+    });
+    await new Promise<void>((r) => advising.listen(0, "127.0.0.1", r));
+    onTestFinished(() => void advising.close());
+    const home = agentHome(`http://127.0.0.1:${(advising.address() as AddressInfo).port}`);
+    appendLines(home.transcript("a.jsonl"), [assistantLine(message(1, new Date(Date.now() - 60_000).toISOString()))]);
+    const reporter = await spawnListening(["--import", TSX, RUNNER, "report", "--every", "1", "--mode", "autonomy", "--show-advice"], { env: home.env, waitFor: /(reporting for)/ });
+    onTestFinished(() => reporter.kill());
+    await waitForOutput(reporter, /advice: recommended_interval 1000000000 s; reasons \["over fair share"\]/);
+    // Two more messages, written after the advice: each reaches the webhook a pass later.
+    for (const n of [2, 3]) {
+      const before = requests;
+      appendLines(home.transcript("a.jsonl"), [assistantLine(message(n, new Date(Date.now() - 60_000).toISOString()))]);
+      await until(`message ${n} is sent`, () => requests > before);
+    }
+    expect(await reporter.stop()).toBe(0);
+  });
+
+  it("refuses to start while another reporter runs for the agent, and takes over the lock of one that was killed", async () => {
+    const home = agentHome("http://127.0.0.1:9");
+    const folder = join(home.env.XDG_STATE_HOME, "resource-share", "reporter", AGENT);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, "lock"), String(process.pid)); // alive: this test's own process
+    const refused = await runRunner(["report", "--once", "--mode", "autonomy"], home.env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`another reporter \\(pid ${process.pid}\\) is running`));
+    const dead = spawn("true");
+    await once(dead, "exit");
+    writeFileSync(join(folder, "lock"), String(dead.pid));
+    const run = await runRunner(["report", "--once", "--mode", "autonomy"], home.env);
+    expect(run.code).toBe(0);
+    expect(existsSync(join(folder, "lock"))).toBe(false);
   });
 
   it("refuses to start without CLAUDE_NAME, naming it, and exits 1", async () => {
