@@ -53,4 +53,9 @@ export const COMMANDS: Record<string, Command> = {
     summary: ["post this agent's Claude Code tokens (CLAUDE_NAME), each message once, to the webhook;", "queued on disk while it is down; report --help for more"],
     run: async (config, args) => (await import("../reporter/command.ts")).reportCommand(config, args, reporterEnvironment()),
   },
+  statusline: {
+    usage: "statusline [--timeout-ms MS]",
+    summary: ["Claude Code's statusLine command: this agent's tokens today, the windows, the advice", "(stdin: the statusLine JSON); forwards rate_limits; never fails, waits at most MS (100) for the webhook"],
+    run: async (_config, args) => (await import("../reporter/statusline.ts")).statuslineCommand(args, reporterEnvironment()),
+  },
 };
