@@ -48,6 +48,7 @@ export function readPass(p: PassInput): PassSummary {
   mkdirSync(p.folder, { recursive: true, mode: 0o700 });
   const state = loadState(p.folder);
   const seen = new Set(state.seen);
+  const isSeen = (key: string) => seen.has(key);
   const files: Record<string, FileMark> = {};
   const summary: PassSummary = {
     files: 0,
@@ -69,7 +70,8 @@ export function readPass(p: PassInput): PassSummary {
   };
   for (const path of listTranscripts(p.dirs)) {
     const read = readAppended(path, state.files[path], (line) => {
-      const m = parseLine(line);
+      const m = parseLine(line, isSeen);
+      if (m === "repeat") return void summary.repeats++;
       if (typeof m === "string") return void summary.skipped[m]++;
       if (seen.has(m.key)) return void summary.repeats++;
       seen.add(m.key);

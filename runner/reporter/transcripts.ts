@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Usage } from "./cost.ts";
 
@@ -30,6 +30,8 @@ export interface FileMark {
   offset: number;
   /** sha256 of the file's first HEAD_BYTES bytes (or fewer, when it was shorter): a file rewritten in place differs there. */
   head: string;
+  /** Modification time when read: unchanged with the same size, the file is not even opened again. */
+  mtimeMs?: number;
 }
 
 const HEAD_BYTES = 256;
@@ -48,6 +50,13 @@ export interface ReadResult {
  * still being written: it is left for the next pass.
  */
 export function readAppended(path: string, mark: FileMark | undefined, onLine: (line: string) => void): ReadResult | undefined {
+  // Most transcripts are finished sessions: one stat per pass, no open, no read.
+  try {
+    const st = statSync(path);
+    if (mark && mark.mtimeMs === st.mtimeMs && mark.ino === st.ino && mark.dev === st.dev && mark.offset === st.size) return { mark, restarted: false };
+  } catch {
+    return undefined;
+  }
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -82,7 +91,8 @@ export function readAppended(path: string, mark: FileMark | undefined, onLine: (
       carry = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
     }
     const markHead = offset >= HEAD_BYTES ? head : headDigest(fd, offset);
-    return { mark: { dev: st.dev, ino: st.ino, offset, head: markHead }, restarted: mark !== undefined && !same };
+    // The time of the size read: a write after it moves the time and the size, and is read next pass.
+    return { mark: { dev: st.dev, ino: st.ino, offset, head: markHead, mtimeMs: st.mtimeMs }, restarted: mark !== undefined && !same };
   } finally {
     closeSync(fd);
   }
@@ -108,7 +118,20 @@ export type Skip = "not_json" | "no_usage" | "bad_usage" | "no_timestamp";
 const wholeTokens = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
 
 /** The message a line holds, or why it holds none. */
-export function parseLine(line: string): Message | Skip {
+export function parseLine(line: string, seen?: (key: string) => boolean): Message | Skip | "repeat" {
+  // Most lines (prompts, tool results, summaries) carry no usage: parsing them
+  // would be most of a pass's time. A line that does not even mention usage
+  // is told apart from one that is not JSON by its braces, not parsed.
+  if (!line.includes('"usage"')) return line.charCodeAt(0) === 123 && line.trimEnd().endsWith("}") ? "no_usage" : "not_json";
+  // Claude Code writes a message once per content block, with the same ids:
+  // a line whose ids are found in its text and already seen is a repeat,
+  // known without parsing it. (`"requestId":"` is a top-level key; quotes
+  // inside JSON strings are escaped, so these can only be keys.)
+  if (seen) {
+    const id = quoted(line, '"id":"msg_', 6);
+    const requestId = id === undefined ? undefined : quoted(line, '"requestId":"', 13);
+    if (id !== undefined && requestId !== undefined && seen(digest(`${id}\n${requestId}`))) return "repeat";
+  }
   let entry: any;
   try {
     entry = JSON.parse(line);
@@ -132,6 +155,16 @@ export function parseLine(line: string): Message | Skip {
     typeof id === "string" && typeof requestId === "string" ? digest(`${id}\n${requestId}`) : digest(`line\n${line}`);
   const model = typeof entry.message.model === "string" && entry.message.model !== "" ? entry.message.model : undefined;
   return { key, timestamp: new Date(Date.parse(timestamp)).toISOString(), model, usage: u };
+}
+
+/** The text of the JSON string that starts `skip` characters into the first `marker`, if it holds no escapes. */
+function quoted(line: string, marker: string, skip: number): string | undefined {
+  const at = line.indexOf(marker);
+  if (at === -1) return undefined;
+  const end = line.indexOf('"', at + skip);
+  if (end === -1) return undefined;
+  const text = line.slice(at + skip, end);
+  return text.includes("\\") ? undefined : text;
 }
 
 /** 128 bits in hex: the event id's body, and the key of the seen set. */

@@ -94,6 +94,19 @@ describe("reading transcripts", () => {
     expect(t.queued().map((r) => r.input_tokens)).toEqual([11, 15, 16, 17]);
   });
 
+  it("reads a file rewritten in place to the same size from its start again", () => {
+    const t = setup();
+    const path = join(t.projects, "p", "s.jsonl");
+    appendLines(path, [assistantLine(message(1, at(1))), assistantLine(message(2, at(2)))]);
+    t.pass();
+    // Messages 3 and 4 have lines of the same length as 1 and 2.
+    const again = `${assistantLine(message(3, at(1)))}\n${assistantLine(message(4, at(2)))}\n`;
+    expect(Buffer.byteLength(again)).toBe(readFileSync(path).length);
+    writeFileSync(path, again);
+    expect(t.pass()).toMatchObject({ restarted: 1, messages: 2 });
+    expect(t.queued().map((r) => r.input_tokens)).toEqual([11, 12, 13, 14]);
+  });
+
   it("reads a rotated transcript (renamed away, a new file in its place) from its start, and the renamed one counts nothing twice", () => {
     const t = setup();
     const path = join(t.projects, "p", "s.jsonl");
