@@ -15,7 +15,10 @@ export interface State {
   seen: string[];
 }
 
-export const SEEN_LIMIT = 50_000;
+// Repeats are mostly a message's content blocks, written together, and the
+// history a resumed session copies; 10,000 covers both in practice and keeps
+// the reporter small between passes (each key held costs memory in every pass).
+export const SEEN_LIMIT = 10_000;
 
 export function loadState(folder: string): State {
   const path = join(folder, "state.json");

@@ -13,9 +13,9 @@ import type { Figure } from "./table.ts";
  * - first pass: MB/s reading SIZE MB into its queue (the webhook is
  *   unreachable, so this is reading, counting and queueing, not the
  *   webhook's speed), beside ccusage daily --json --offline on the same files;
- * - steady state: an agent writing one message a second, the reporter
- *   passing every 30 s: its CPU share and RSS beside an idle
- *   `node --import tsx` process;
+ * - steady state: the same agent (its history read, its state holding the
+ *   10,000 latest keys) writing one message a second, the reporter passing
+ *   every 30 s: its CPU share and RSS beside an idle `node --import tsx` process;
  * - its queue: 10,000 reports made while the webhook is down, and the time
  *   to drain them once it is back.
  * `node --import tsx test/bench/reporter.ts [--size-mb=N] [--steady-seconds=N]` runs it alone.
@@ -25,7 +25,7 @@ export interface ReporterBenchOptions {
   steadySeconds: number;
 }
 
-const RUNNER = [process.execPath, "--import", "tsx", join(ROOT, "runner/index.ts")];
+const RUNNER = [process.execPath, ...(process.env.REPORTER_NODE_FLAGS ?? "").split(" ").filter(Boolean), "--import", "tsx", join(ROOT, "runner/index.ts")];
 const MODELS = ["claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805", "claude-haiku-4-5-20251001", "claude-opus-4-5-20251101"];
 const FILLER = "The change keeps the offsets behind the queue, so a crash loses nothing. ".repeat(12);
 
@@ -101,14 +101,17 @@ export async function benchReporter(o: ReporterBenchOptions, log: (line: string)
     // Steady state: a webhook, the reporter every 30 s, one message a second appended to a session.
     const [port, webPort] = await freeLoopbackPorts(2);
     const webhook = await spawnListening(["--import", "tsx", join(ROOT, "runner/index.ts"), "serve"], {
-      env: { DATABASE_URL: `file:${join(scratch, "steady.db")}`, PORT: String(port), WEB_PORT: String(webPort), LOG_LEVEL: "warn" },
+      env: { DATABASE_URL: `file:${join(scratch, "steady.db")}`, PORT: String(port), WEB_PORT: String(webPort), LOG_LEVEL: "info" },
     });
     stoppers.push(webhook);
-    const live = join(scratch, "live", "projects", "-home-agent-live", "session.jsonl");
+    // The agent of the first pass, with its history: what it queued goes to the webhook first.
+    const backlog = await run([...RUNNER, "report", "--once", "--mode", "autonomy", "--max-age-days", "3650"], env("first", webhook.url));
+    log(`  backlog of the first pass sent in ${backlog.seconds.toFixed(1)} s: ${backlog.stdout.trim().slice(0, 160)}`);
+    const live = join(claude, "projects", "-home-agent-live", "session.jsonl");
     mkdirSync(join(live, ".."), { recursive: true });
     appendFileSync(live, "");
-    const reporter = await spawnListening([...RUNNER.slice(1), "report", "--mode", "autonomy"], {
-      env: { ...env("steady", webhook.url), CLAUDE_CONFIG_DIR: join(scratch, "live") },
+    const reporter = await spawnListening([...RUNNER.slice(1), "report", "--mode", "autonomy", "--max-age-days", "3650"], {
+      env: env("first", webhook.url),
       waitFor: /(reporting for)/,
     });
     stoppers.push(reporter);
@@ -156,7 +159,7 @@ export async function benchReporter(o: ReporterBenchOptions, log: (line: string)
       { name: "reporter steady RSS", value: peakRss, unit: "MB", reference: "idle node --import tsx", referenceValue: idle, ratio: peakRss / idle, target: `+${(peakRss - idle).toFixed(1)} MB <= +15 MB`, met: peakRss - idle <= 15 },
       { name: "reporter queue drain, 10,000", value: drained.seconds, unit: "s", reference: "target", referenceValue: 10, ratio: drained.seconds / 10, target: "< 10 s, all sent", met: drained.seconds < 10 && stored === "10000" && down.code === 2 },
     ];
-    return { figures, raw: { made, first: first.seconds, ccusage: cc.seconds, cpuShare, peakRss, idle, drainSeconds: drained.seconds, stored } };
+    return { figures, raw: { made, first: first.seconds, ccusage: cc.seconds, backlogSeconds: backlog.seconds, cpuShare, peakRss, idle, drainSeconds: drained.seconds, stored } };
   } finally {
     for (const p of stoppers) await p.kill();
     rmSync(scratch, { recursive: true, force: true });
