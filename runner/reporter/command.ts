@@ -5,6 +5,7 @@ import { takeLock } from "./lock.ts";
 import { modeFromTmux } from "./mode.ts";
 import { readPass, type PassSummary } from "./pass.ts";
 import { Queue } from "./queue.ts";
+import { StateStore } from "./state.ts";
 import { REPORT_USAGE, reporterSettings, type ReporterSettings } from "./settings.ts";
 
 /** `tsx runner report`: one pass with --once, else a pass every --every seconds until SIGTERM or SIGINT. */
@@ -23,8 +24,16 @@ export async function reportCommand(_config: Config, args: string[], env: Record
     return EXIT_REFUSED;
   }
   const queue = new Queue(s.folder);
+  const state = new StateStore(s.folder);
   try {
-    if (s.once) return (await pass(s, queue)).waiting > 0 ? EXIT_FAULT : EXIT_OK;
+    if (s.once) {
+      try {
+        return (await pass(s, queue, state)).waiting > 0 ? EXIT_FAULT : EXIT_OK;
+      } catch (err) {
+        process.stderr.write(`report: the pass failed; nothing moved forward, run it again once this is fixed: ${(err as Error).message}\n`);
+        return EXIT_FAULT;
+      }
+    }
     let stopping = false;
     let wake: () => void = () => {};
     const stop = () => {
@@ -36,11 +45,12 @@ export async function reportCommand(_config: Config, args: string[], env: Record
     process.stdout.write(`report: reporting for ${s.agent} to ${s.url} every ${s.everySeconds} s; state in ${s.folder}\n`);
     while (!stopping) {
       try {
-        await pass(s, queue);
+        await pass(s, queue, state);
       } catch (err) {
         // A pass that failed (disk full, unreadable state) is tried again next time: nothing moved forward.
         process.stderr.write(`report: this pass failed and will be tried again in ${s.everySeconds} s: ${(err as Error).message}\n`);
       }
+      if (stopping) break; // asked to stop during the pass
       // Our own interval, whatever a reply advises: a bad reply cannot put the reporter to sleep for days.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, s.everySeconds * 1000);
@@ -56,9 +66,9 @@ export async function reportCommand(_config: Config, args: string[], env: Record
   }
 }
 
-async function pass(s: ReporterSettings, queue: Queue): Promise<Delivery> {
+async function pass(s: ReporterSettings, queue: Queue, state: StateStore): Promise<Delivery> {
   const decided = s.mode ? { mode: s.mode, why: "set by --mode" } : await modeFromTmux(s.session, s.tmuxSocket);
-  const read = readPass({ agent: s.agent, folder: s.folder, dirs: s.dirs, mode: decided.mode, queue, now: new Date(), maxAgeDays: s.maxAgeDays });
+  const read = readPass({ agent: s.agent, folder: s.folder, dirs: s.dirs, mode: decided.mode, queue, state, now: new Date(), maxAgeDays: s.maxAgeDays });
   const sent = await deliver(queue, s.folder, s.url, s.token);
   process.stdout.write(`${describe(read, sent, decided.mode, decided.why, s)}\n`);
   for (const [model, n] of read.unpriced)

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { costOf } from "./cost.ts";
 import type { Mode } from "./mode.ts";
 import type { Queue, Report } from "./queue.ts";
-import { loadState, saveState } from "./state.ts";
+import type { StateStore } from "./state.ts";
 import { listTranscripts, parseLine, readAppended, type FileMark, type Skip } from "./transcripts.ts";
 
 /** Reports per POST: far below the webhook's 5,000 and 4 MB. */
@@ -28,6 +28,7 @@ export interface PassInput {
   dirs: string[];
   mode: Mode;
   queue: Queue;
+  state: StateStore;
   now: Date;
   maxAgeDays: number;
 }
@@ -45,9 +46,19 @@ export interface PassInput {
  * model the table does not know.
  */
 export function readPass(p: PassInput): PassSummary {
+  try {
+    return pass(p);
+  } catch (err) {
+    // The kept state may hold keys of messages that never reached the queue: read it from the disk again.
+    p.state.forget();
+    throw err;
+  }
+}
+
+function pass(p: PassInput): PassSummary {
   mkdirSync(p.folder, { recursive: true, mode: 0o700 });
-  const state = loadState(p.folder);
-  const seen = new Set(state.seen);
+  const state = p.state.load();
+  const seen = state.seen;
   const isSeen = (key: string) => seen.has(key);
   const files: Record<string, FileMark> = {};
   const summary: PassSummary = {
@@ -105,6 +116,6 @@ export function readPass(p: PassInput): PassSummary {
     files[path] = read.mark;
   }
   flush();
-  saveState(p.folder, { files, seen: [...seen] });
+  p.state.save({ files, seen });
   return summary;
 }

@@ -74,11 +74,12 @@ export function readAppended(path: string, mark: FileMark | undefined, onLine: (
       // The first bytes as they were when the mark was taken (a mark taken on fewer bytes compares those).
       (mark.offset >= HEAD_BYTES ? mark.head === head : mark.head === headDigest(fd, Math.min(mark.offset, HEAD_BYTES)));
     let offset = same ? mark.offset : 0;
-    const buffer = Buffer.allocUnsafe(CHUNK);
+    // Sized to what is new: a pass that finds a few appended lines does not take a megabyte.
+    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(CHUNK, st.size - offset)));
     let carry: Buffer | undefined;
     let position = offset;
     while (position < st.size) {
-      const n = readSync(fd, buffer, 0, Math.min(CHUNK, st.size - position), position);
+      const n = readSync(fd, buffer, 0, Math.min(buffer.length, st.size - position), position);
       if (n === 0) break;
       position += n;
       const data = carry ? Buffer.concat([carry, buffer.subarray(0, n)]) : buffer.subarray(0, n);

@@ -25,7 +25,8 @@ export interface ReporterBenchOptions {
   steadySeconds: number;
 }
 
-const RUNNER = [process.execPath, ...(process.env.REPORTER_NODE_FLAGS ?? "").split(" ").filter(Boolean), "--import", "tsx", join(ROOT, "runner/index.ts")];
+// As the user unit runs it (systemd/resource-share-reporter@.service).
+const RUNNER = [process.execPath, "--max-semi-space-size=1", "--import", "tsx", join(ROOT, "runner/index.ts")];
 const MODELS = ["claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805", "claude-haiku-4-5-20251001", "claude-opus-4-5-20251101"];
 const FILLER = "The change keeps the offsets behind the queue, so a crash loses nothing. ".repeat(12);
 

@@ -130,7 +130,7 @@ describe("systemd units", () => {
     const text = unit("resource-share-reporter@.service");
     expect(text).not.toMatch(/@[A-Z_]+@/);
     expect([setting(text, "User"), setting(text, "WorkingDirectory"), setting(text, "Environment")]).toEqual([undefined, ROOT, "CLAUDE_NAME=%i"]);
-    expect(setting(text, "ExecStart")).toBe(`${process.execPath} --import tsx runner/index.ts report`);
+    expect(setting(text, "ExecStart")).toBe(`${process.execPath} --max-semi-space-size=1 --import tsx runner/index.ts report`);
     // A user manager needs its runtime directory; an instance stands for the template.
     const runtime = tempDir("rs-runtime-");
     const instance = join(dir, "resource-share-reporter@Sparkle-Orange.service");

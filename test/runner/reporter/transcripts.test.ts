@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readPass, type PassSummary } from "../../../runner/reporter/pass.ts";
 import { Queue, type Report } from "../../../runner/reporter/queue.ts";
+import { StateStore } from "../../../runner/reporter/state.ts";
 import { tempDir } from "../../support/database.ts";
 import { appendLines, assistantLine, message, userLine } from "../../support/transcripts.ts";
 
@@ -12,12 +13,16 @@ const NOW = new Date("2026-03-10T12:00:00Z");
 const at = (minute: number) => new Date(NOW.getTime() - 3_600_000 + minute * 60_000).toISOString();
 
 /** A transcripts folder, a state folder, and a pass over them; `queued()` is every report queued so far. */
-function setup() {
+function setup({ oneProcess = false } = {}) {
   const root = tempDir("rs-reporter-");
   const projects = join(root, "projects");
   const folder = join(root, "state");
   const queue = new Queue(folder);
-  const pass = (now = NOW): PassSummary => readPass({ agent: "Sparkle-Orange", folder, dirs: [projects], mode: "autonomy", queue, now, maxAgeDays: 30 });
+  // By default a new store each pass, as a new process would start: what counts is what is on the disk.
+  // With oneProcess, one store for every pass, as the reporter that keeps running has.
+  const kept = new StateStore(folder);
+  const pass = (now = NOW): PassSummary =>
+    readPass({ agent: "Sparkle-Orange", folder, dirs: [projects], mode: "autonomy", queue, state: oneProcess ? kept : new StateStore(folder), now, maxAgeDays: 30 });
   const queued = (): Report[] => queue.pending().flatMap((b) => b.reports);
   const ids = () => queued().map((r) => r.event_id);
   return { projects, folder, pass, queued, ids };
@@ -178,8 +183,8 @@ describe("reading transcripts", () => {
     expect(t.pass()).toMatchObject({ messages: 1, skipped: { too_old: 1 } });
   });
 
-  it("keeps the offsets where they were when the queue cannot be written, so the next pass reads the same lines", () => {
-    const t = setup();
+  it.each([false, true])("keeps the offsets where they were when the queue cannot be written, so the next pass reads the same lines (one process: %s)", (oneProcess) => {
+    const t = setup({ oneProcess });
     const path = join(t.projects, "p", "s.jsonl");
     appendLines(path, [assistantLine(message(1, at(1)))]);
     t.pass();
