@@ -206,6 +206,32 @@ describe("runner report against the real webhook", () => {
     expect(existsSync(join(folder, "lock"))).toBe(false);
   });
 
+  it("ends after the pass in progress when asked to stop during it, not after its interval", async () => {
+    // A webhook that answers only when the test says so: the pass is held in its POST.
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let asked: () => void = () => {};
+    const requested = new Promise<void>((r) => (asked = r));
+    const slow = createServer(async (req, res) => {
+      for await (const _ of req);
+      asked();
+      await held;
+      res.writeHead(200, { "content-type": "application/json" }).end('{"status":"success","results":[]}');
+    });
+    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+    onTestFinished(() => void slow.close());
+    const home = agentHome(`http://127.0.0.1:${(slow.address() as AddressInfo).port}`);
+    appendLines(home.transcript("a.jsonl"), [assistantLine(message(1, new Date(Date.now() - 60_000).toISOString()))]);
+    const reporter = await spawnListening(["--import", TSX, RUNNER, "report", "--every", "3600", "--mode", "autonomy"], { env: home.env, waitFor: /(reporting for)/ });
+    onTestFinished(() => reporter.kill());
+    await requested;
+    reporter.child.kill("SIGTERM");
+    release();
+    const [code] = (await once(reporter.child, "exit")) as [number | null];
+    expect(code).toBe(0);
+    expect(reporter.output()).toMatch(/1 sent; queue empty/);
+  });
+
   it("refuses to start without CLAUDE_NAME, naming it, and exits 1", async () => {
     const run = await runRunner(["report", "--once"], { CLAUDE_NAME: "", XDG_STATE_HOME: tempDir() });
     expect(run.code).toBe(1);
