@@ -39,6 +39,9 @@ const timestamp = v.pipe(
   v.check((s) => parseIsoTime(s) !== undefined, "is not a real time"),
 );
 
+// The model that answered, as the transcript names it ("claude-sonnet-4-5-20250929").
+const model = v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"), v.maxLength(100, "must be at most 100 characters"), plainText);
+
 export const reportSchema = v.pipe(
   v.custom<unknown>((x) => !Array.isArray(x), "must be a JSON object, not an array"),
   v.object(
@@ -53,6 +56,12 @@ export const reportSchema = v.pipe(
       hostname: v.optional(v.nullable(v.pipe(v.string("must be a string"), v.maxLength(255, "must be at most 255 characters"), plainText))),
       // Claude Code's statusLine shape; stored as quota observations with the report.
       rate_limits: v.optional(v.nullable(rateLimits)),
+      // Token classes, sent by the reporter (runner/reporter/); the timers send none.
+      input_tokens: v.optional(v.nullable(tokens)),
+      output_tokens: v.optional(v.nullable(tokens)),
+      cache_creation_tokens: v.optional(v.nullable(tokens)),
+      cache_read_tokens: v.optional(v.nullable(tokens)),
+      model: v.optional(v.nullable(model)),
     }
   ),
   v.check(
@@ -78,6 +87,12 @@ export interface IncrementRow {
   recommended_interval?: number | null;
   /** The report's `rate_limits` as quota observations, stored in the same transaction. */
   quota?: QuotaRow[];
+  /** Token classes and model (migration 6); null when the client did not send them, absent in rows spooled before. */
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_creation_tokens?: number | null;
+  cache_read_tokens?: number | null;
+  model?: string | null;
 }
 
 // A replayed report may not claim to come from the future; a little slack
@@ -112,6 +127,11 @@ export function toRow(report: ReportInput, now: Date, config: HandlerConfig): Re
     // object that changes shape later, or is built by spreading, costs more).
     recommended_interval: null,
     quota: report.rate_limits ? quotaOf(report.rate_limits, report.claude_name, at.getTime(), now) : undefined,
+    input_tokens: report.input_tokens ?? null,
+    output_tokens: report.output_tokens ?? null,
+    cache_creation_tokens: report.cache_creation_tokens ?? null,
+    cache_read_tokens: report.cache_read_tokens ?? null,
+    model: report.model ?? null,
   });
 }
 

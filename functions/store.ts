@@ -15,12 +15,18 @@ export interface StoredIncrement {
   cache_read_increment: number;
 }
 
-// Rows per statement: 10 parameters each stays far below SQLite's limit of
+// Rows per statement: 15 parameters each stays far below SQLite's limit of
 // 32,766, and one statement for many rows is what makes a burst cheap
 // (preparing a statement costs more than inserting a row with it).
 const CHUNK = 500;
 
-const COLUMNS = ["claude_name", "timestamp", "mode", "cache_read_increment", "context_percentage", "cost_delta", "event_id", "received_at", "host", "recommended_interval"] as const;
+const COLUMNS = [
+  "claude_name", "timestamp", "mode", "cache_read_increment", "context_percentage", "cost_delta", "event_id", "received_at", "host",
+  "recommended_interval", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "model",
+] as const;
+
+// Absent is NULL: a row spooled before migration 6 has no token classes, a report without advice no interval.
+const valuesOf = (r: IncrementRow) => COLUMNS.map((c) => r[c] ?? null);
 
 const values = (n: number, row: string) => Array.from({ length: n }, () => row).join(", ");
 
@@ -106,11 +112,11 @@ export async function storeIncrements(db: Writes, rows: IncrementRow[]): Promise
   for (let at = 0; at < rows.length; at += CHUNK) chunks.push(rows.slice(at, at + CHUNK));
   const withEvents = chunks.map((chunk) => chunk.some((r) => r.event_id !== null));
   const statements = chunks.flatMap((chunk, i) => {
-    if (!withEvents[i]) return [registerAgents(chunk), { sql: insertPlain(chunk.length), args: chunk.flatMap((r) => COLUMNS.map((c) => r[c] ?? null)) }];
+    if (!withEvents[i]) return [registerAgents(chunk), { sql: insertPlain(chunk.length), args: chunk.flatMap(valuesOf) }];
     const firsts = firstOfEachEvent(chunk);
     return [
       { sql: registerNew(firsts.length), args: firsts.flatMap((r) => [r.claude_name, r.received_at, r.event_id]) },
-      { sql: insertReturning(firsts.length), args: firsts.flatMap((r) => COLUMNS.map((c) => r[c] ?? null)) },
+      { sql: insertReturning(firsts.length), args: firsts.flatMap(valuesOf) },
     ];
   });
   // A report's rate_limits readings go in with it, after the reports' own statements (whose results are read by position).

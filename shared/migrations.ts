@@ -1,6 +1,6 @@
 import type { Transaction } from "./libsql.ts";
 import type { Db } from "./context.ts";
-import { CLOSED_DAYS_SCHEMA, FAIR_SHARE_COLUMNS, INCREMENTS_EVENT_INDEX, INDEXES, QUOTA_SCHEMA, TABLES, type TableSpec } from "./schema.ts";
+import { CLOSED_DAYS_SCHEMA, FAIR_SHARE_COLUMNS, INCREMENTS_EVENT_INDEX, INDEXES, QUOTA_SCHEMA, TABLES, TOKEN_CLASS_COLUMNS, type TableSpec } from "./schema.ts";
 
 /**
  * Versioned schema changes, applied in order at start by every process
@@ -62,6 +62,16 @@ export const MIGRATIONS: Migration[] = [
       }
     },
   },
+  {
+    version: 6,
+    name: "reports carry their token classes and model (input, output, cache creation, cache read)",
+    async up(tx) {
+      const columns = await tx.execute("PRAGMA table_xinfo(resource_share_increments)");
+      const have = new Set(columns.rows.map((r) => String(r.name)));
+      for (const [name, def] of TOKEN_CLASS_COLUMNS)
+        if (!have.has(name)) await tx.execute(`ALTER TABLE resource_share_increments ADD COLUMN ${name} ${def}`);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
@@ -101,9 +111,14 @@ export async function migrate(db: Db): Promise<MigrationReport> {
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
   );
   const from = await schemaVersion(db);
+  // By the versions recorded, not the highest one: branches built at the
+  // same time number their migrations in parallel (5 and 6), and a database
+  // that got 6 first must still get 5.
+  const done = await db.execute("SELECT version FROM schema_migrations");
+  const recorded = new Set(done.rows.map((r) => Number(r.version)));
   const applied: string[] = [];
   for (const m of MIGRATIONS) {
-    if (m.version <= from) continue;
+    if (recorded.has(m.version)) continue;
     const tx = await db.transaction("write");
     try {
       // Another process may have applied it while we waited for the lock.

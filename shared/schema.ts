@@ -147,3 +147,18 @@ export const FAIR_SHARE_COLUMNS: Record<string, [string, string][]> = {
   ],
   resource_share_increments: [["recommended_interval", "INTEGER"]],
 };
+
+/**
+ * Migration 6: what the reporter (runner/reporter/) knows of each assistant
+ * message, in columns of their own, nullable because the agents' timers
+ * send none of it. `cache_read_increment` keeps the seed's meaning (tokens
+ * read from the cache), and is what the daily sums add up; these columns
+ * are the full picture, for queries that want it.
+ */
+export const TOKEN_CLASS_COLUMNS: [string, string][] = [
+  ["input_tokens", "INTEGER"],
+  ["output_tokens", "INTEGER"],
+  ["cache_creation_tokens", "INTEGER"],
+  ["cache_read_tokens", "INTEGER"],
+  ["model", "TEXT"],
+];

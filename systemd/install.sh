@@ -26,6 +26,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 UNITS=(resource-share-server.service resource-share-web.service resource-share-daily-aggregate.service resource-share-daily-aggregate.timer)
 STARTED=(resource-share-server.service resource-share-web.service resource-share-daily-aggregate.timer)
 UNIT_DIR=/etc/systemd/system
+# The reporter runs as each agent's own user: a user unit, for every user, enabled by each (docs/reporter.md).
+USER_UNITS=(resource-share-reporter@.service)
+USER_UNIT_DIR=/etc/systemd/user
 
 prefix="$(dirname "$here")"
 user=clap-admin
@@ -61,6 +64,7 @@ if [[ $action == uninstall ]]; then
     systemctl disable --now "$unit" 2>/dev/null || true
     rm -f "$UNIT_DIR/$unit"
   done
+  for unit in "${USER_UNITS[@]}"; do rm -f "$USER_UNIT_DIR/$unit"; done
   systemctl daemon-reload
   echo "Removed the Resource-Share units. Kept: the data directory, $env_file, user $user and group $group (remove them by hand if wanted)."
   exit 0
@@ -135,14 +139,15 @@ render() { # template -> stdout
   done < "$1"
 }
 
-render_to() {
-  mkdir -p "$1"
+render_to() { # system units -> $1, user units -> $2
+  mkdir -p "$1" "$2"
   for unit in "${UNITS[@]}"; do render "$here/$unit" > "$1/$unit"; done
+  for unit in "${USER_UNITS[@]}"; do render "$here/$unit" > "$2/$unit"; done
 }
 
 if [[ $action == render ]]; then
-  render_to "$render_dir"
-  echo "Rendered ${UNITS[*]} into $render_dir"
+  render_to "$render_dir" "$render_dir"
+  echo "Rendered ${UNITS[*]} ${USER_UNITS[*]} into $render_dir"
   echo "$zone_note"
   exit 0
 fi
@@ -179,7 +184,7 @@ SETTINGS
   echo "Wrote settings to $env_file"
 fi
 
-render_to "$UNIT_DIR"
+render_to "$UNIT_DIR" "$USER_UNIT_DIR"
 systemctl daemon-reload
 systemctl enable "${STARTED[@]}"
 # restart, not start: a re-install must bring running services onto the new units.
@@ -187,3 +192,4 @@ systemctl restart "${STARTED[@]}"
 echo "Installed and started: ${STARTED[*]}"
 echo "$zone_note"
 echo "Check: systemctl status resource-share-server; systemctl list-timers resource-share-daily-aggregate.timer"
+echo "Each agent's user, to report its Claude Code tokens: systemctl --user enable --now resource-share-reporter@AGENT-NAME (see docs/reporter.md)"

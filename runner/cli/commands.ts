@@ -1,4 +1,5 @@
 import type { Config } from "../../shared/config.ts";
+import { reporterEnvironment } from "../platform/environment.ts";
 
 /**
  * Every command of `tsx runner`, in the order `--help` lists them. Adding a
@@ -46,5 +47,15 @@ export const COMMANDS: Record<string, Command> = {
     usage: "copy --to URL",
     summary: ["copy every row into another database (file <-> libSQL server),", "resumable, verified by row counts and sums; copy --help for more"],
     run: async (config, args) => (await import("./copy.ts")).copyCommand(config, args),
+  },
+  report: {
+    usage: "report [--once] [--every SECONDS] [--dir PATH]... [--mode MODE]",
+    summary: ["post this agent's Claude Code tokens (CLAUDE_NAME), each message once, to the webhook;", "queued on disk while it is down; report --help for more"],
+    run: async (config, args) => (await import("../reporter/command.ts")).reportCommand(config, args, reporterEnvironment()),
+  },
+  statusline: {
+    usage: "statusline [--timeout-ms MS]",
+    summary: ["Claude Code's statusLine command: this agent's tokens today, the windows, the advice", "(stdin: the statusLine JSON); forwards rate_limits; never fails, waits at most MS (100) for the webhook"],
+    run: async (_config, args) => (await import("../reporter/statusline.ts")).statuslineCommand(args, reporterEnvironment()),
   },
 };

@@ -24,6 +24,22 @@ export function loadConfig(): Config {
 }
 
 /**
+ * What the reporter reads (runner/reporter/settings.ts checks it): the
+ * agent, where the webhook is, and where Claude Code and XDG keep files.
+ */
+export function reporterEnvironment(): Record<string, string | undefined> {
+  const e = process.env;
+  return {
+    CLAUDE_NAME: e.CLAUDE_NAME,
+    RESOURCE_SHARE_URL: e.RESOURCE_SHARE_URL,
+    RESOURCE_SHARE_TOKEN: e.RESOURCE_SHARE_TOKEN,
+    CLAUDE_CONFIG_DIR: e.CLAUDE_CONFIG_DIR,
+    XDG_STATE_HOME: e.XDG_STATE_HOME,
+    HOME: e.HOME,
+  };
+}
+
+/**
  * A listen address given as a name (HOST or WEB_HOST) must resolve, checked
  * before anything is opened: otherwise the server fails later with
  * "getaddrinfo ENOTFOUND", naming no setting. IP addresses were checked

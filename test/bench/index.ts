@@ -7,6 +7,7 @@ import { benchAggregate, type AggregateResults } from "./aggregate.ts";
 import { median } from "./median.ts";
 import { makeHistory } from "./history.ts";
 import { benchIngest } from "./ingest.ts";
+import { benchReporter } from "./reporter.ts";
 import { benchViewer, type ViewerResults } from "./viewer.ts";
 import { renderTable, type Figure } from "./table.ts";
 
@@ -89,6 +90,11 @@ async function main(): Promise<void> {
     const viewer = await benchViewer(history, TIME_ZONE, mode.exportDays, log);
     raw.viewer = viewer;
     figures.push(...viewerFigures(viewer, history.rows));
+
+    log("\nreporter (runner report):");
+    const reporter = await benchReporter({ sizeMb: mode.name === "quick" ? 100 : 1000, steadySeconds: mode.name === "quick" ? 20 : 60 }, log);
+    raw.reporter = reporter.raw;
+    figures.push(...reporter.figures);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

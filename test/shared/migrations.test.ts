@@ -245,9 +245,8 @@ describe("migration 4: the idempotency index holds only rows with an event id", 
       );
       const before = sqlite3Rows(path, "SELECT * FROM resource_share_increments ORDER BY id");
       const report = await migrate(db.client);
-      // Later migrations run again too (each is idempotent): the version is the highest applied.
       expect(report).toMatchObject({ from: 3, to: SCHEMA_VERSION });
-      expect(report.applied[0]).toBe("4: reports without an event id stay out of the idempotency index");
+      expect(report.applied).toContain("4: reports without an event id stay out of the idempotency index");
       expect(sqlite3(path, "SELECT sql FROM sqlite_master WHERE name = 'increments_event'")).toMatch(/WHERE event_id IS NOT NULL/);
       expect(sqlite3Rows(path, "SELECT * FROM resource_share_increments ORDER BY id")).toEqual(before);
       // The index holds the one row with an event id; the sqlite3 CLI reads it, as people do.
@@ -258,6 +257,29 @@ describe("migration 4: the idempotency index holds only rows with an event id", 
       ).toThrow(/UNIQUE/);
       sqlite3(path, "INSERT INTO resource_share_increments (claude_name, timestamp, mode) VALUES ('Sparkle-Orange', '2026-03-01T10:02:00.000Z', 'autonomy')");
       expect(sqlite3Rows(path, "SELECT count(*) AS n FROM resource_share_increments WHERE event_id IS NULL")).toEqual([{ n: 3 }]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("migrations numbered on branches built at the same time", () => {
+  it("applies a migration missing below the highest one applied, as version 5 will be on a database that got version 6 first", async () => {
+    const path = tempDatabasePath();
+    const db = await openDatabase({ url: `file:${path}` });
+    try {
+      await migrate(db.client);
+      // A database that has every migration but version 4, as one that ran a branch without it would be.
+      sqlite3(
+        path,
+        `DROP INDEX increments_event;
+         CREATE UNIQUE INDEX increments_event ON resource_share_increments (claude_name, event_id);
+         DELETE FROM schema_migrations WHERE version = 4;`,
+      );
+      const report = await migrate(db.client);
+      expect(report.applied).toEqual(["4: reports without an event id stay out of the idempotency index"]);
+      expect(sqlite3(path, "SELECT sql FROM sqlite_master WHERE name = 'increments_event'")).toMatch(/WHERE event_id IS NOT NULL/);
+      expect(await migrate(db.client)).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
     } finally {
       db.close();
     }

@@ -6,8 +6,8 @@ import { freeLoopbackPorts, ROOT, spawnListening, type RunningProcess } from "./
 export type { RunningProcess } from "./process.ts";
 
 // Absolute paths, so the runner can start in any working directory.
-const RUNNER = `${ROOT}runner/index.ts`;
-const TSX = `file://${ROOT}node_modules/tsx/dist/loader.mjs`;
+export const RUNNER = `${ROOT}runner/index.ts`;
+export const TSX = `file://${ROOT}node_modules/tsx/dist/loader.mjs`;
 
 /**
  * For what a process is needed for: signals, crashes, locks, start-up

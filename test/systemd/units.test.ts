@@ -125,4 +125,30 @@ describe("systemd units", () => {
       { date: yesterday, claude_name: "Sparkle-Orange", collaborative_tokens: 4242 },
     ]);
   });
+  it("render the reporter's user unit, one instance per agent, which systemd-analyze --user verify accepts and whose command reports as that agent", async () => {
+    const { dir, unit } = render();
+    const text = unit("resource-share-reporter@.service");
+    expect(text).not.toMatch(/@[A-Z_]+@/);
+    expect([setting(text, "User"), setting(text, "WorkingDirectory"), setting(text, "Environment")]).toEqual([undefined, ROOT, "CLAUDE_NAME=%i"]);
+    expect(setting(text, "ExecStart")).toBe(`${process.execPath} --max-semi-space-size=1 --import tsx runner/index.ts report`);
+    // A user manager needs its runtime directory; an instance stands for the template.
+    const runtime = tempDir("rs-runtime-");
+    const instance = join(dir, "resource-share-reporter@Sparkle-Orange.service");
+    writeFileSync(instance, text);
+    const verify = spawnSync("systemd-analyze", ["--user", "verify", instance], { encoding: "utf8", env: { ...process.env, XDG_RUNTIME_DIR: runtime } });
+    expect(verify.stderr).toBe("");
+    expect(verify.status).toBe(0);
+    // The command as the unit runs it, with the instance's CLAUDE_NAME, for one pass.
+    const [command, ...args] = setting(text, "ExecStart")!.split(" ");
+    const home = tempDir("rs-home-");
+    const run = spawnSync(command!, [...args, "--once", "--mode", "autonomy"], {
+      cwd: setting(text, "WorkingDirectory"),
+      env: { PATH: process.env.PATH, HOME: home, CLAUDE_NAME: "Sparkle-Orange", RESOURCE_SHARE_URL: "http://127.0.0.1:9" },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(run.stdout).toMatch(/^report: 0 new message\(s\) from 0 file\(s\)/);
+    expect(run.status).toBe(0);
+    expect(existsSync(join(home, ".local/state/resource-share/reporter/Sparkle-Orange/state.json"))).toBe(true);
+  });
 });
