@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { tempDatabasePath } from "../../support/database.ts";
+import { sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
 import { postJson, RUNNER, startRunner, TSX } from "../../support/server.ts";
 
 // Half a minute past the half hour: the minutes shown stay the same for the half minute a run may take.
@@ -34,13 +34,20 @@ async function listen(server: { listen(port: number, host: string, cb: () => voi
 }
 
 describe("runner statusline", () => {
-  it("prints the agent's tokens today and the windows from a real webhook, which does not offer quotas yet (404, ignored)", async () => {
-    const server = await startRunner("serve", { DATABASE_URL: `file:${tempDatabasePath()}`, RESOURCE_SHARE_TZ: "UTC" });
+  it("prints the agent's tokens today, the windows and the advice from a real webhook, which stores the forwarded rate_limits", async () => {
+    const path = tempDatabasePath();
+    const server = await startRunner("serve", { DATABASE_URL: `file:${path}`, RESOURCE_SHARE_TZ: "UTC" });
     await postJson(`${server.url}/resource-share/increment`, { claude_name: "Sparkle-Orange", mode: "autonomy", cache_read_increment: 1_234_567, cost_delta: 3.5 });
     // A deadline for a loaded test machine; the default (100 ms) is the next test's.
     const run = await statusline(server.url, undefined, ["--timeout-ms", "5000"]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe("Sparkle-Orange · today 1.2M tok $3.50 · 5h 41% (resets in 2h30) · 7d 63% (resets in 3d8h)\n");
+    expect(run.stdout).toMatch(/^Sparkle-Orange · today 1\.2M tok \$3\.50 · 5h 41% \(resets in 2h30\) · 7d 63% \(resets in 3d8h\) · next in \d+ min \((good|medium|high|critical|paused|unknown)\)\n$/);
+    await expect
+      .poll(() => sqlite3Rows(path, "SELECT window, used_percentage, source FROM quota_observations ORDER BY window"))
+      .toEqual([
+        { window: "five_hour", used_percentage: 41, source: "api" },
+        { window: "seven_day", used_percentage: 63, source: "api" },
+      ]);
   });
 
   it("forwards rate_limits to POST /resource-share/quota and shows the advice, where the webhook offers them", async () => {
