@@ -6,6 +6,9 @@ import type { Hono } from "hono";
 import { onTestFinished } from "vitest";
 import { machineZone } from "../../runner/platform/environment.ts";
 import { createLogger } from "../../runner/platform/log.ts";
+import { openDatabase } from "../../runner/platform/libsql-client.ts";
+import { createAccess } from "../../runner/viewer/access.ts";
+import { createViewerApp } from "../../runner/viewer/app.tsx";
 import { buildViewer } from "../../runner/viewer/start.ts";
 import { openWhenFree } from "../../runner/webhook/open-when-free.ts";
 import { buildWebhook, webhookTimeoutMs } from "../../runner/webhook/start.ts";
@@ -137,4 +140,23 @@ export async function viewerApp(env: Record<string, string>): Promise<InProcessA
     if (!closed) viewer.close();
     closed = true;
   });
+}
+
+/**
+ * The viewer's pages over a database file at a fixed instant, without the
+ * SQL console: for tests of pages and exports whose days depend on "today".
+ */
+export async function viewerAt(path: string, now: Date): Promise<{ app: Hono; close: () => void }> {
+  const db = await openDatabase({ url: `file:${path}`, queryOnly: true });
+  const app = createViewerApp(
+    {
+      db: db.db,
+      config: { timeZone: "UTC", replayWindowDays: 30 },
+      now: () => now,
+      access: createAccess(undefined, () => new Response("refused", { status: 401 })),
+      runQuery: async () => ({ ok: false, message: "the console is not part of this test" }),
+    },
+    createLogger("error", { out: process.stderr }),
+  );
+  return { app, close: () => db.close() };
 }

@@ -1,8 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createAccess } from "../../../runner/viewer/access.ts";
-import { createViewerApp } from "../../../runner/viewer/app.tsx";
-import { createLogger } from "../../../runner/platform/log.ts";
-import { openDatabase } from "../../../runner/platform/libsql-client.ts";
+import { viewerAt } from "../../support/apps.ts";
 import { openTestDatabase, sqlite3, sqlite3Rows } from "../../support/database.ts";
 
 /**
@@ -23,18 +20,7 @@ describe("table export", () => {
          CASE WHEN i % 11 = 0 THEN NULL ELSE i % 7 END
        FROM s`,
     );
-    const db = await openDatabase({ url: `file:${seeded.path}`, queryOnly: true });
-    const app = createViewerApp(
-      {
-        db: db.db,
-        config: { timeZone: "UTC", replayWindowDays: 30 },
-        now: () => new Date("2026-11-28T12:00:00Z"),
-        access: createAccess(undefined, () => new Response("refused", { status: 401 })),
-        runQuery: async () => ({ ok: false, message: "the console is not part of this test" }),
-      },
-      createLogger("error", { out: process.stderr }),
-    );
-    return { app, path: seeded.path, close: () => db.close() };
+    return { ...(await viewerAt(seeded.path, new Date("2026-11-28T12:00:00Z"))), path: seeded.path };
   }
 
   it("streams a sorted, filtered view in the database's order, NULLs included", async () => {

@@ -1,8 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createAccess } from "../../../runner/viewer/access.ts";
-import { createViewerApp } from "../../../runner/viewer/app.tsx";
-import { createLogger } from "../../../runner/platform/log.ts";
-import { openDatabase } from "../../../runner/platform/libsql-client.ts";
+import { viewerAt } from "../../support/apps.ts";
 import { openTestDatabase } from "../../support/database.ts";
 
 /** The viewer in-process over a small database, as `runner web` builds it. */
@@ -11,18 +8,7 @@ async function viewer() {
   await seeded.client.execute(
     "INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment) VALUES ('Sparkle-Orange', '2026-11-27T10:00:00.000Z', 'autonomy', 5)",
   );
-  const db = await openDatabase({ url: `file:${seeded.path}`, queryOnly: true });
-  const app = createViewerApp(
-    {
-      db: db.db,
-      config: { timeZone: "UTC", replayWindowDays: 30 },
-      now: () => new Date("2026-11-28T12:00:00Z"),
-      access: createAccess(undefined, () => new Response("refused", { status: 401 })),
-      runQuery: async () => ({ ok: false, message: "the console is not part of this test" }),
-    },
-    createLogger("error", { out: process.stderr }),
-  );
-  return { app, close: () => db.close() };
+  return viewerAt(seeded.path, new Date("2026-11-28T12:00:00Z"));
 }
 
 /** A page's text with the quotes that HTML escaping writes as entities put back. */
