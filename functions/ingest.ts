@@ -49,17 +49,29 @@ export function parseReport(input: unknown, ctx: Pick<Context, "now" | "config">
  * The answer for one report: what the database holds, which for a repeated
  * event id is the first report. `stored` undefined means accepted and
  * queued (in the spool), not yet in the table: then the report as sent.
+ *
+ * Built from plain literals on purpose: made by spreading the advice and a
+ * conditional `queued` into one literal, every answer left the webhook with
+ * more to promote to V8's old generation, and its peak memory under load
+ * grew by tens of MB (docs/performance.md, "Settings chosen by measurement").
  */
 export function describeStored(row: IncrementRow, stored: StoredIncrement | undefined, advice?: Advice): IngestOutput {
-  return {
-    ...advice,
+  const report: StoredReport = {
     status: "success",
     claude_name: row.claude_name,
     tokens_recorded: stored?.cache_read_increment ?? row.cache_read_increment,
     id: stored?.id ?? null,
     timestamp: stored?.timestamp ?? row.timestamp,
     duplicate: stored?.duplicate ?? false,
-    ...(stored ? {} : { queued: true as const }),
+  };
+  if (!stored) report.queued = true;
+  if (!advice) return report;
+  return {
+    recommended_interval: advice.recommended_interval,
+    multipliers: advice.multipliers,
+    quota_status: advice.quota_status,
+    advice: advice.advice,
+    ...report,
   };
 }
 
