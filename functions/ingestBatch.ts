@@ -44,15 +44,13 @@ export function parseBatch(input: unknown, ctx: Pick<Context, "now" | "config">)
 export function describeBatch(rows: IncrementRow[], stored: StoredIncrement[] | undefined, advice?: Map<string, Advice>): IngestBatchOutput {
   const results: IngestOutput[] = rows.map((row, i) => describeStored(row, stored?.[i]));
   const duplicates = results.filter((r) => r.duplicate).length;
-  const only = advice?.size === 1 ? [...advice.values()][0] : undefined;
-  return {
-    ...only,
-    status: "success",
-    stored: results.length - duplicates,
-    duplicates,
-    results,
-    ...(advice ? { advice_by_agent: Object.fromEntries(advice) } : {}),
-  };
+  const batch: IngestBatchOutput = { status: "success", stored: results.length - duplicates, duplicates, results };
+  if (!advice) return batch;
+  batch.advice_by_agent = Object.fromEntries(advice);
+  const only = advice.size === 1 ? [...advice.values()][0]! : undefined;
+  // Plain literals rather than spreads, as describeStored explains.
+  if (!only) return batch;
+  return { recommended_interval: only.recommended_interval, multipliers: only.multipliers, quota_status: only.quota_status, advice: only.advice, ...batch };
 }
 
 /**
