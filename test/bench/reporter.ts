@@ -97,6 +97,9 @@ export async function benchReporter(o: ReporterBenchOptions, log: (line: string)
     const first = await run([...RUNNER, "report", "--once", "--mode", "autonomy", "--max-age-days", "3650"], env("first"));
     log(`  reporter first pass: ${first.seconds.toFixed(1)} s (${(made.bytes / 1e6 / first.seconds).toFixed(0)} MB/s): ${first.stdout.trim().slice(0, 160)}`);
     const cc = await run([join(ROOT, "node_modules/.bin/ccusage"), "daily", "--json", "--offline"], { CLAUDE_CONFIG_DIR: claude, HOME: scratch });
+    // A ccusage that did not run would make the reporter look slow beside a time of nothing.
+    if (cc.code !== 0)
+      throw new Error(`ccusage daily failed (exit ${cc.code}): ${(cc.stderr || cc.stdout).trim().split("\n")[0] || "no output"}. Run npm ci (it is a dev dependency) and the benchmark again.`);
     log(`  ccusage daily --json --offline: ${cc.seconds.toFixed(1)} s (${(made.bytes / 1e6 / cc.seconds).toFixed(0)} MB/s)`);
 
     // Steady state: a webhook, the reporter every 30 s, one message a second appended to a session.
