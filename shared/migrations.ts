@@ -56,25 +56,25 @@ export const MIGRATIONS: Migration[] = [
     name: "quota observations; agents get a weight, a pause and a note; each report keeps the interval it was advised",
     async up(tx) {
       for (const sql of QUOTA_SCHEMA) await tx.execute(sql);
-      for (const [table, columns] of Object.entries(FAIR_SHARE_COLUMNS)) {
-        const have = new Set((await tx.execute(`PRAGMA table_xinfo(${table})`)).rows.map((r) => String(r.name)));
-        for (const [name, def] of columns) if (!have.has(name)) await tx.execute(`ALTER TABLE ${table} ADD COLUMN ${name} ${def}`);
-      }
+      for (const [table, columns] of Object.entries(FAIR_SHARE_COLUMNS)) await addMissingColumns(tx, table, columns);
     },
   },
   {
     version: 6,
     name: "reports carry their token classes and model (input, output, cache creation, cache read)",
     async up(tx) {
-      const columns = await tx.execute("PRAGMA table_xinfo(resource_share_increments)");
-      const have = new Set(columns.rows.map((r) => String(r.name)));
-      for (const [name, def] of TOKEN_CLASS_COLUMNS)
-        if (!have.has(name)) await tx.execute(`ALTER TABLE resource_share_increments ADD COLUMN ${name} ${def}`);
+      await addMissingColumns(tx, "resource_share_increments", TOKEN_CLASS_COLUMNS);
     },
   },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+
+/** Adds the columns a table lacks; one the original system or a person already added is left as it is. */
+async function addMissingColumns(tx: Transaction, table: string, columns: [string, string][]): Promise<void> {
+  const have = new Set((await tx.execute(`PRAGMA table_xinfo(${table})`)).rows.map((r) => String(r.name)));
+  for (const [name, def] of columns) if (!have.has(name)) await tx.execute(`ALTER TABLE ${table} ADD COLUMN ${name} ${def}`);
+}
 
 /**
  * A table made by the original Python system has the seed's columns only:
