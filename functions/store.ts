@@ -1,6 +1,6 @@
 import type { InStatement, ResultSet } from "../shared/libsql.ts";
 import type { Db } from "../shared/context.ts";
-import { insertQuotaRows } from "./quota/observation.ts";
+import { insertQuotaRows, insertQuotaRowsOfNewEvent, type QuotaRow } from "./quota/observation.ts";
 import type { IncrementRow } from "./report.ts";
 
 /** What storing needs of a database: a handler's Db, or the webhook's own connection (runner/platform/file-connection.ts). */
@@ -119,15 +119,35 @@ export async function storeIncrements(db: Writes, rows: IncrementRow[]): Promise
       { sql: insertReturning(firsts.length), args: firsts.flatMap(valuesOf) },
     ];
   });
-  // A report's rate_limits readings go in with it, after the reports' own statements (whose results are read by position).
-  if (rows.some((r) => r.quota !== undefined)) statements.push(...insertQuotaRows(rows.flatMap((r) => r.quota ?? [])));
-  const results = await db.batch(statements, "write");
+  // A report's rate_limits readings go in with it, first (the reports' own results are read by position after them).
+  const quota = rows.some((r) => r.quota !== undefined) ? quotaStatements(rows) : [];
+  const results = await db.batch(quota.length ? [...quota, ...statements] : statements, "write");
   const stored: StoredIncrement[] = [];
   for (const [i, chunk] of chunks.entries()) {
-    const inserted = results[2 * i + 1]!;
+    const inserted = results[quota.length + 2 * i + 1]!;
     stored.push(...(withEvents[i] ? await matchChunk(db, chunk, inserted) : numbered(chunk, inserted)));
   }
   return stored;
+}
+
+/**
+ * The readings of the reports that carry some. A report with an event id
+ * adds its readings only while that event is not stored yet, and only its
+ * first copy in this call does: a repeat changes nothing.
+ */
+function quotaStatements(rows: IncrementRow[]): InStatement[] {
+  const plain: QuotaRow[] = [];
+  const perEvent: InStatement[] = [];
+  const seen = new Set<string>();
+  for (const r of rows) {
+    if (!r.quota) continue;
+    if (r.event_id === null) plain.push(...r.quota);
+    else if (!seen.has(eventKey(r.claude_name, r.event_id))) {
+      seen.add(eventKey(r.claude_name, r.event_id));
+      perEvent.push(insertQuotaRowsOfNewEvent(r.quota, r.claude_name, r.event_id));
+    }
+  }
+  return [...insertQuotaRows(plain), ...perEvent];
 }
 
 /** The ids of a chunk without event ids: consecutive, ending at the last rowid inserted. */

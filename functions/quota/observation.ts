@@ -101,3 +101,18 @@ export function insertQuotaRows(rows: QuotaRow[]): { sql: string; args: (string 
   }
   return statements;
 }
+
+/**
+ * The readings a report with an event id carried, kept only if that event
+ * is not stored yet: a repeated report changes nothing, its readings
+ * included. Run before the report's own INSERT, in the same transaction.
+ */
+export function insertQuotaRowsOfNewEvent(rows: QuotaRow[], claudeName: string, eventId: string): { sql: string; args: (string | number)[] } {
+  const one = `(${INSERT_QUOTA_COLUMNS.map(() => "?").join(", ")})`;
+  return {
+    sql: `INSERT INTO quota_observations (${INSERT_QUOTA_COLUMNS.join(", ")})
+  SELECT * FROM (VALUES ${rows.map(() => one).join(", ")})
+  WHERE NOT EXISTS (SELECT 1 FROM resource_share_increments WHERE claude_name = ? AND event_id = ?)`,
+    args: [...rows.flatMap((r) => INSERT_QUOTA_COLUMNS.map((c) => r[c])), claudeName, eventId],
+  };
+}

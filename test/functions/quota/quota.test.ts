@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { ingest } from "../../../functions/ingest.ts";
+import { ingestBatch } from "../../../functions/ingestBatch.ts";
 import { quota } from "../../../functions/quota/quota.ts";
 import { recordQuota } from "../../../functions/quota/recordQuota.ts";
 import { DEFAULT_ADVICE, type AdviceSettings } from "../../../shared/advice-settings.ts";
@@ -139,5 +141,26 @@ describe("quota", () => {
       ok: true,
       value: { windows: [{ window: "seven_day", used_percentage: 25, estimated: true, resets_at: "2026-12-07T00:00:00.000Z", source: "budget" }] },
     });
+  });
+});
+
+describe("a report's rate_limits and its event id", () => {
+  it("keeps the readings of a repeated report once: a repeat, alone or in a batch, changes nothing", async () => {
+    const db = await openTestDatabase();
+    const report = {
+      claude_name: "Sparkle-Orange", cache_read_increment: 5, mode: "autonomy", event_id: "ev-1",
+      rate_limits: { five_hour: { used_percentage: 41, resets_at: Date.parse("2026-12-05T14:00:00Z") / 1000 }, seven_day: { used_percentage: 63, resets_at: "2026-12-10T18:00:00Z" } },
+    };
+    expect(await ingest(report, ctxOf(db.db))).toMatchObject({ ok: true, value: { duplicate: false } });
+    expect(await ingest(report, ctxOf(db.db))).toMatchObject({ ok: true, value: { duplicate: true } });
+    expect(await ingestBatch([report, { ...report, event_id: "ev-2" }, { ...report, event_id: "ev-2" }], ctxOf(db.db))).toMatchObject({ ok: true, value: { stored: 1, duplicates: 2 } });
+    expect(sqlite3Rows(db.path, "SELECT window, count(*) AS n FROM quota_observations GROUP BY window ORDER BY window")).toEqual([
+      { window: "five_hour", n: 2 },
+      { window: "seven_day", n: 2 },
+    ]);
+    // A report without an event id cannot be a repeat: its readings are kept every time.
+    const { event_id: _, ...plain } = report;
+    await ingest(plain, ctxOf(db.db));
+    expect(sqlite3Rows(db.path, "SELECT count(*) AS n FROM quota_observations")).toEqual([{ n: 6 }]);
   });
 });
