@@ -77,9 +77,13 @@ export function describeStored(row: IncrementRow, stored: StoredIncrement | unde
 
 /**
  * Refuses reports for another agent than the request's token names (an
- * agent cannot report as another), then makes them durable.
+ * agent cannot report as another) before anything else is done for them;
+ * then advises each agent (adviseReports) and makes the reports durable.
  */
-export async function writeReports(rows: IncrementRow[], ctx: IngestContext): Promise<Result<StoredIncrement[] | "spooled">> {
+export async function storeReports(
+  rows: IncrementRow[],
+  ctx: IngestContext,
+): Promise<Result<{ stored: StoredIncrement[] | "spooled"; advice: Map<string, Advice> }>> {
   const agent = ctx.request?.agent;
   const other = agent === undefined ? undefined : rows.find((r) => r.claude_name !== agent);
   if (other)
@@ -87,8 +91,9 @@ export async function writeReports(rows: IncrementRow[], ctx: IngestContext): Pr
       "unauthorized",
       `the token belongs to ${JSON.stringify(agent)}, not to ${JSON.stringify(other.claude_name)}; nothing was stored. Send each agent's reports with its own token.`,
     );
+  const advice = await adviseReports(rows, ctx);
   const write = ctx.writeReports ?? ((r: IncrementRow[]) => storeIncrements(ctx.db, r));
-  return ok(await write(rows));
+  return ok({ stored: await write(rows), advice });
 }
 
 type Body = Record<string, unknown>;
@@ -109,7 +114,7 @@ function withIdempotencyKey(input: unknown, key: string | undefined): Result<unk
  * cost of its prompts is later measured against it). Earlier reports of a
  * batch were never answered with an interval and keep none.
  */
-export async function adviseReports(rows: IncrementRow[], ctx: IngestContext): Promise<Map<string, Advice>> {
+async function adviseReports(rows: IncrementRow[], ctx: IngestContext): Promise<Map<string, Advice>> {
   const state = await familyStateOf(ctx);
   const now = ctx.now().getTime();
   const adviceFor = ctx.adviceFor ?? ((st: FamilyState, name: string) => advise(st, name, now));
@@ -133,8 +138,8 @@ export async function ingest(input: unknown, ctx: IngestContext): Promise<Result
   if (!keyed.ok) return keyed;
   const row = parseReport(keyed.value, ctx);
   if (!row.ok) return row;
-  const advice = await adviseReports([row.value], ctx);
-  const stored = await writeReports([row.value], ctx);
-  if (!stored.ok) return stored;
-  return ok(describeStored(row.value, stored.value === "spooled" ? undefined : stored.value[0], advice.get(row.value.claude_name)));
+  const done = await storeReports([row.value], ctx);
+  if (!done.ok) return done;
+  const { stored, advice } = done.value;
+  return ok(describeStored(row.value, stored === "spooled" ? undefined : stored[0], advice.get(row.value.claude_name)));
 }

@@ -2,7 +2,7 @@ import * as v from "valibot";
 import type { Context } from "../shared/context.ts";
 import { invalid, ok, type FieldIssue, type Result } from "../shared/result.ts";
 import { validate } from "../shared/validate.ts";
-import { adviseReports, describeStored, parseReport, writeReports, type IngestContext, type IngestOutput, type StoredReport } from "./ingest.ts";
+import { describeStored, parseReport, storeReports, type IngestContext, type IngestOutput, type StoredReport } from "./ingest.ts";
 import type { Advice } from "./advice/policy.ts";
 import type { IncrementRow } from "./report.ts";
 import type { StoredIncrement } from "./store.ts";
@@ -61,8 +61,8 @@ export function describeBatch(rows: IncrementRow[], stored: StoredIncrement[] | 
 export async function ingestBatch(input: unknown, ctx: IngestContext): Promise<Result<IngestBatchOutput>> {
   const rows = parseBatch(input, ctx);
   if (!rows.ok) return rows;
-  const advice = await adviseReports(rows.value, ctx);
-  const stored = await writeReports(rows.value, ctx);
-  if (!stored.ok) return stored;
-  return ok(describeBatch(rows.value, stored.value === "spooled" ? undefined : stored.value, advice));
+  const done = await storeReports(rows.value, ctx);
+  if (!done.ok) return done;
+  const { stored, advice } = done.value;
+  return ok(describeBatch(rows.value, stored === "spooled" ? undefined : stored, advice));
 }

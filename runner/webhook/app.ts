@@ -91,11 +91,11 @@ export function createWebhookApp({
       adviceFor,
     };
     const result = await runHandler(name, body.value, ingestCtx);
-    familyState.committed();
     if (!result.ok) {
       if (result.error.code === "unauthorized") log.warn(`401 ${c.req.method} ${loggedPath(c)}: ${result.error.message}`);
       return failureResponse(c, result.error);
     }
+    familyState.committed();
     return c.json(result.value, 200);
   };
   app.post("/resource-share/increment", limitBody(MAX_REPORT_BYTES), write("ingest"));
