@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sqlite3, sqlite3Rows, tempDatabasePath } from "../support/database.ts";
+import { firstVersionTables } from "../support/seed-schema.ts";
 import { postJson, runInvoke, startRunner, waitForOutput } from "../support/server.ts";
 
 /**
@@ -17,40 +18,11 @@ CREATE TABLE claude_identities (
   last_seen DATETIME DEFAULT CURRENT_TIMESTAMP,
   active BOOLEAN DEFAULT 1`;
 
-const FAIR_ALLOCATIONS = `
-CREATE TABLE fair_allocations (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  claude_name TEXT NOT NULL,
-  date DATE NOT NULL,
-  fair_share_tokens INTEGER,
-  used_tokens INTEGER
-);
-INSERT INTO fair_allocations (claude_name, date, fair_share_tokens, used_tokens) VALUES ('Sparkle-Orange', '2025-12-20', 300, 600);`;
+const FAIR_ALLOCATION_ROW = "INSERT INTO fair_allocations (claude_name, date, fair_share_tokens, used_tokens) VALUES ('Sparkle-Orange', '2025-12-20', 300, 600);";
 
 /** The first version: its aggregation never writes total_tokens, SQLite computes it (VIRTUAL or STORED). */
-const firstVersion = (totalTokens: "VIRTUAL" | "STORED") => `
-${IDENTITIES_V1}
-);
-CREATE TABLE resource_share_increments (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  claude_name TEXT NOT NULL,
-  timestamp DATETIME DEFAULT CURRENT_TIMESTAMP,
-  mode TEXT NOT NULL,
-  cache_read_increment INTEGER NOT NULL,
-  context_percentage REAL,
-  FOREIGN KEY (claude_name) REFERENCES claude_identities(name)
-);
-CREATE TABLE daily_resource_share (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  claude_name TEXT NOT NULL,
-  date DATE NOT NULL,
-  autonomous_tokens INTEGER DEFAULT 0,
-  collaborative_tokens INTEGER DEFAULT 0,
-  total_tokens INTEGER GENERATED ALWAYS AS (autonomous_tokens + collaborative_tokens) ${totalTokens},
-  last_updated DATETIME DEFAULT CURRENT_TIMESTAMP,
-  UNIQUE(claude_name, date)
-);
-${FAIR_ALLOCATIONS}
+const firstVersion = (totalTokens: "VIRTUAL" | "STORED") => `${firstVersionTables(totalTokens)}
+${FAIR_ALLOCATION_ROW}
 INSERT INTO claude_identities (name, first_seen, last_seen, active) VALUES
   ('Sparkle-Orange', '2025-12-16 10:00:00', '2026-01-02 23:30:00', 1),
   ('Quiet-Teal', '2025-12-17 08:30:00', '2026-01-02 00:00:00', 0);
@@ -100,7 +72,14 @@ CREATE TABLE daily_resource_share (
   total_cost REAL DEFAULT 0,
   UNIQUE(claude_name, date)
 );
-${FAIR_ALLOCATIONS}
+CREATE TABLE fair_allocations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  claude_name TEXT NOT NULL,
+  date DATE NOT NULL,
+  fair_share_tokens INTEGER,
+  used_tokens INTEGER
+);
+${FAIR_ALLOCATION_ROW}
 CREATE TABLE quota_info (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   timestamp DATETIME DEFAULT CURRENT_TIMESTAMP,

@@ -6,46 +6,14 @@ import { MIGRATIONS, SCHEMA_VERSION, migrate } from "../../shared/migrations.ts"
 import { sqlite3, sqlite3Rows, tempDatabasePath, tempDir } from "../support/database.ts";
 import { webhookApp } from "../support/apps.ts";
 import { runInvoke } from "../support/server.ts";
+import { firstVersionTables } from "../support/seed-schema.ts";
 
 /**
  * A database as the original Python system left it: the seed's tables with
  * only their original columns, SQLite's own `CURRENT_TIMESTAMP` text
  * (`YYYY-MM-DD HH:MM:SS`, UTC) in `timestamp`, written by the sqlite3 CLI.
  */
-const SEED_SCHEMA = `
-CREATE TABLE claude_identities (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  name TEXT UNIQUE NOT NULL,
-  first_seen DATETIME DEFAULT CURRENT_TIMESTAMP,
-  last_seen DATETIME DEFAULT CURRENT_TIMESTAMP,
-  active BOOLEAN DEFAULT 1
-);
-CREATE TABLE resource_share_increments (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  claude_name TEXT NOT NULL,
-  timestamp DATETIME DEFAULT CURRENT_TIMESTAMP,
-  mode TEXT NOT NULL,
-  cache_read_increment INTEGER NOT NULL,
-  context_percentage REAL,
-  FOREIGN KEY (claude_name) REFERENCES claude_identities(name)
-);
-CREATE TABLE daily_resource_share (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  claude_name TEXT NOT NULL,
-  date DATE NOT NULL,
-  autonomous_tokens INTEGER DEFAULT 0,
-  collaborative_tokens INTEGER DEFAULT 0,
-  total_tokens INTEGER DEFAULT 0,
-  last_updated DATETIME DEFAULT CURRENT_TIMESTAMP,
-  UNIQUE(claude_name, date)
-);
-CREATE TABLE fair_allocations (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  claude_name TEXT NOT NULL,
-  date DATE NOT NULL,
-  fair_share_tokens INTEGER,
-  used_tokens INTEGER
-);
+const SEED_SCHEMA = `${firstVersionTables()}
 INSERT INTO claude_identities (name, first_seen, last_seen, active) VALUES
   ('Sparkle-Orange', '2025-12-16 10:00:00', '2026-01-02 03:04:05', 1),
   ('Quiet-Teal', '2025-12-17 08:30:00', '2026-01-01 23:59:59', 0);
