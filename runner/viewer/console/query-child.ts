@@ -4,7 +4,8 @@
  * no timer in the same process can interrupt, but a process can be killed.
  * Started ahead of need. Line 1 on stdin names the database
  * ({url, authToken}); once its read-only connection is open it prints
- * "ready". Line 2 is the job ({sql, cap}); the result goes to stdout as JSON.
+ * "ready". Line 2 is the job ({sql, cap}); the result goes to stdout as one
+ * line of JSON.
  *
  * Before it runs, the query is compiled and its program checked
  * (program-check.ts). On a file that happens on the connection that
@@ -17,7 +18,7 @@ import Sqlite from "libsql";
 import { openDatabase, type Database } from "../../platform/libsql-client.ts";
 import { filePath } from "../../platform/database.ts";
 import { openReadOnlyFile } from "../../platform/file-connection.ts";
-import { checkProgram } from "./program-check.ts";
+import { checkProgram, prepareChecks } from "./program-check.ts";
 
 interface Job {
   sql: string;
@@ -119,12 +120,13 @@ if (!first.done) {
     const database = JSON.parse(first.value) as { url: string; authToken?: string };
     const path = filePath(database.url);
     target = path ? fileTarget(path) : await serverTarget(database.url, database.authToken);
+    prepareChecks(target.checker);
     process.stdout.write("ready\n");
   } catch (err) {
     fail(`Could not open the database: ${(err as Error).message}`);
   }
   const second = target ? await lines.next() : { done: true as const, value: undefined };
-  if (target && !second.done) process.stdout.write(JSON.stringify(await run(target, JSON.parse(second.value) as Job)));
+  if (target && !second.done) process.stdout.write(`${JSON.stringify(await run(target, JSON.parse(second.value) as Job))}\n`);
   target?.close();
 }
 process.exit(0);

@@ -20,6 +20,8 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 interface Worker {
   child: ChildProcessWithoutNullStreams;
   ready: Promise<boolean>;
+  /** The result line has arrived, or the process ended without one. */
+  answered: Promise<void>;
   output(): string;
   errors(): string;
   closed: Promise<number | null>;
@@ -39,8 +41,14 @@ function startWorker(database: { url: string; authToken: string | undefined }): 
     child.stdout.on("data", check);
     void closed.then(() => resolve(false));
   });
+  // The clock stops at the answer, not when the process has finished exiting.
+  const answered = new Promise<void>((resolve) => {
+    const check = () => /^ready\n.*\n/s.test(out) && resolve();
+    child.stdout.on("data", check);
+    void closed.then(() => resolve());
+  });
   child.on("error", () => undefined);
-  return { child, ready, closed, output: () => out.replace(/^ready\n/, ""), errors: () => err };
+  return { child, ready, answered, closed, output: () => out.replace(/^ready\n/, ""), errors: () => err };
 }
 
 /**
@@ -101,8 +109,9 @@ async function runOn(w: Worker, job: object, timeLimitMs: number): Promise<Query
     w.child.kill("SIGKILL");
   }, timeLimitMs);
   w.child.stdin.end(`${JSON.stringify(job)}\n`);
-  const code = await w.closed;
+  await w.answered;
   clearTimeout(timer);
+  const code = await w.closed;
   if (timedOut)
     return { ok: false, message: `The query ran longer than ${timeLimitMs / 1000} s and was stopped. Narrow it (a WHERE on timestamp_ms or date, fewer joins) and run it again.` };
   try {
