@@ -9,6 +9,8 @@ export function helpText(): string {
   for (const [name, entry] of Object.entries(handlers)) {
     lines.push(`  ${name.padEnd(14)} ${entry.description}`);
     lines.push(`  ${"".padEnd(14)} tsx runner invoke ${name} '${entry.example}'`);
+    const formats: Record<string, unknown> = "formats" in entry ? entry.formats : {};
+    if (Object.keys(formats).length > 0) lines.push(`  ${"".padEnd(14)} --format ${["json", ...Object.keys(formats)].join(" | ")} (json unless told)`);
   }
   lines.push("", 'Settings come from environment variables; see the README, section "Configuration".');
   return `${lines.join("\n")}\n`;
