@@ -139,7 +139,7 @@ describe("report", () => {
     expect(blue(after)).toBe(blue(before) + 1000);
   });
 
-  it("refuses bad input naming each field, and reads nothing", async () => {
+  it("refuses bad input, naming each field", async () => {
     const db = await openTestDatabase();
     const refused = async (input: unknown) => {
       const result = await report(input, ctxOf(db.db));
