@@ -48,7 +48,7 @@ function Report({ r }: { r: ReportOutput }) {
         </span>
       </p>
       <div class="scroll">
-        <table id="report-agents">
+        <table id="report-agents" class="report">
           <thead>
             <tr>
               <th rowspan={2}>Agent</th>

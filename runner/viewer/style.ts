@@ -65,6 +65,8 @@ ul.tables { padding-left:1.2rem; }
   thead th { position:static; }
   th, td { padding:.1rem .25rem; white-space:normal; }
   td.text { min-width:0; }
+  table.report { font-size:7.5pt; }
+  table.report th, table.report td { padding:.1rem .15rem; }
   .charts { grid-template-columns:repeat(2, 1fr); }
   figure, tr { break-inside:avoid; }
   h2 { break-after:avoid; }

@@ -70,3 +70,29 @@ export function sqlite3Local<T = Record<string, unknown>>(path: string, sql: str
   const out = execFileSync("sqlite3", ["-json", path, sql], { encoding: "utf8", env: { ...process.env, TZ: timeZone }, maxBuffer: 64 << 20 }).trim();
   return out ? (JSON.parse(out) as T[]) : [];
 }
+
+export interface Expected {
+  claude_name: string;
+  a: number;
+  c: number;
+  ac: number;
+  cc: number;
+  n: number;
+  days: number;
+}
+
+/** The period's figures per agent, summed by sqlite3 over local days of its own reckoning. */
+export function expectedSums(path: string, from: string, to: string): Expected[] {
+  return sqlite3Local<Expected>(
+    path,
+    `SELECT claude_name,
+       sum(CASE WHEN mode = 'autonomy' THEN cache_read_increment ELSE 0 END) AS a,
+       sum(CASE WHEN mode = 'collaboration' THEN cache_read_increment ELSE 0 END) AS c,
+       total(CASE WHEN mode = 'autonomy' THEN cost_delta END) AS ac,
+       total(CASE WHEN mode = 'collaboration' THEN cost_delta END) AS cc,
+       count(*) AS n, count(DISTINCT date(timestamp, 'localtime')) AS days
+     FROM resource_share_increments WHERE date(timestamp, 'localtime') BETWEEN '${from}' AND '${to}'
+     GROUP BY claude_name ORDER BY claude_name`,
+  );
+}
+

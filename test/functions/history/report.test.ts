@@ -4,7 +4,7 @@ import { report, type ReportOutput } from "../../../functions/history/report.ts"
 import { periodOf } from "../../../functions/history/period.ts";
 import type { Context } from "../../../shared/context.ts";
 import { openTestDatabase, sqlite3 } from "../../support/database.ts";
-import { DST_AGENTS, DST_NOW, DST_ZONE, seedDstMonth, sqlite3Local } from "../../support/dst-month.ts";
+import { DST_AGENTS, DST_NOW, DST_ZONE, expectedSums, seedDstMonth, sqlite3Local } from "../../support/dst-month.ts";
 
 const ctxOf = (db: Context["db"]): Context => ({ db, now: () => DST_NOW, config: { timeZone: DST_ZONE, replayWindowDays: 30 } });
 
@@ -21,31 +21,6 @@ async function run(db: Context["db"], input: unknown): Promise<ReportOutput> {
   const result = await report(input, ctxOf(db));
   if (!result.ok) throw new Error(result.error.message);
   return result.value;
-}
-
-interface Expected {
-  claude_name: string;
-  a: number;
-  c: number;
-  ac: number;
-  cc: number;
-  n: number;
-  days: number;
-}
-
-/** The period's figures per agent, summed by sqlite3 over local days of its own reckoning. */
-function expectedSums(path: string, from: string, to: string): Expected[] {
-  return sqlite3Local<Expected>(
-    path,
-    `SELECT claude_name,
-       sum(CASE WHEN mode = 'autonomy' THEN cache_read_increment ELSE 0 END) AS a,
-       sum(CASE WHEN mode = 'collaboration' THEN cache_read_increment ELSE 0 END) AS c,
-       total(CASE WHEN mode = 'autonomy' THEN cost_delta END) AS ac,
-       total(CASE WHEN mode = 'collaboration' THEN cost_delta END) AS cc,
-       count(*) AS n, count(DISTINCT date(timestamp, 'localtime')) AS days
-     FROM resource_share_increments WHERE date(timestamp, 'localtime') BETWEEN '${from}' AND '${to}'
-     GROUP BY claude_name ORDER BY claude_name`,
-  );
 }
 
 function expectedHours(path: string, from: string, to: string) {
