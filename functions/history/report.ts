@@ -13,7 +13,8 @@ import { nextPeriod, periodOf, previousPeriod, type Period } from "./period.ts";
 const inputSchema = v.strictObject(
   {
     period: v.picklist(["week", "month"], 'must be "week" or "month"'),
-    of: v.optional(isoDay),
+    // Bounded so that the period before and after are real days too.
+    of: v.optional(v.pipe(isoDay, v.check((d) => d >= "1970-01-01" && d <= "9998-12-31", "must be a day from 1970-01-01 to 9998-12-31"))),
   },
   'must be a JSON object with "period" ("week" or "month") and optional "of" (YYYY-MM-DD, a day in the period; default today)',
 );

@@ -126,6 +126,8 @@ describe("report", () => {
     expect(await refused({ period: "week", of: "1 Oct" })).toContain("of: must be a date as YYYY-MM-DD");
     expect(await refused({ period: "week", when: "2026-10-01" })).toEqual(["when: is not a known field (check its spelling)"]);
     expect(await refused([{ period: "week" }])).toEqual(["body: must be a JSON object, not an array"]);
+    // The last month of year 9999 has no next one to step to: refused, not a fault.
+    expect(await refused({ period: "month", of: "9999-12-15" })).toEqual(["of: must be a day from 1970-01-01 to 9998-12-31"]);
   });
 });
 
