@@ -42,7 +42,7 @@ export const COMMANDS: Record<string, Command> = {
     usage: "invoke NAME ['{json}'] [--format F]",
     summary: [
       "run one handler and print its JSON result; '-' reads the JSON from stdin;",
-      "--format F prints it as F where the handler offers it (report: markdown, csv)",
+      "--format F prints it as F where the handler offers one (listed under Handlers)",
       "exit 0 done, 1 refused (bad input, not found, ...), 2 fault (database unavailable, a bug)",
     ],
     run: async (config, args) => (await import("./invoke.ts")).invokeCommand(config, args),
