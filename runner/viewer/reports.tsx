@@ -1,7 +1,8 @@
 import type { Hono } from "hono";
 import type { AgentReport, ReportOutput } from "../../functions/history/report.ts";
 import type { PeriodKind } from "../../functions/history/period.ts";
-import { localDay, daysBetween } from "../../shared/time.ts";
+import { reportCsv, reportMarkdown } from "../../shared/report-formats.ts";
+import { daysBetween, localDay } from "../../shared/time.ts";
 import { runHandler } from "../platform/run-handler.ts";
 import { DailyCharts, HourlyChart, Legend } from "./charts.tsx";
 import type { ViewerDeps } from "./deps.ts";
@@ -11,6 +12,12 @@ import { Page } from "./layout.tsx";
 const pct = (x: number | null) => (x === null ? "—" : `${(100 * x).toFixed(1)}%`);
 const delta = (x: number | null) => (x === null ? "—" : `${x > 0 ? "+" : ""}${x.toFixed(1)}%`);
 const hour = (h: number) => `${String(h).padStart(2, "0")}:00`;
+/** The downloads: the same renderers as `runner invoke report --format`. */
+const DOWNLOADS = {
+  csv: { render: reportCsv, type: "text/csv; charset=utf-8", extension: "csv" },
+  markdown: { render: reportMarkdown, type: "text/markdown; charset=utf-8", extension: "md" },
+} as const;
+const isDownload = (f: string): f is keyof typeof DOWNLOADS => Object.hasOwn(DOWNLOADS, f);
 const NAMES: Record<PeriodKind, { one: string; title: string }> = { week: { one: "week", title: "Week" }, month: { one: "month", title: "Month" } };
 
 /** `of` as the pickers send it: a day, or a month ("2026-12") from the month picker. */
@@ -149,11 +156,24 @@ export function registerReports(app: Hono, deps: ViewerDeps): void {
           </nav>
           <Report r={r} />
           <p class="muted no-print">
-            The same report on the command line: <code>npx tsx runner invoke report '{`{"period":"${kind}","of":"${r.from}"}`}' --format markdown</code>
+            Download: <a href={`/reports/${kind}/export/csv?of=${r.from}`}>CSV</a> · <a href={`/reports/${kind}/export/markdown?of=${r.from}`}>Markdown</a>.
+            The same on the command line: <code>npx tsx runner invoke report '{`{"period":"${kind}","of":"${r.from}"}`}' --format markdown</code>
           </p>
         </Page>,
         problem ? 400 : 200,
       );
+    });
+
+    app.get(`/reports/${kind}/export/:format`, async (c) => {
+      const format = c.req.param("format");
+      if (!isDownload(format)) return c.notFound();
+      const result = await runHandler("report", { period: kind, of: dayOf((c.req.query("of") ?? "").trim() || localDay(deps.now(), tz)) }, ctx);
+      if (!result.ok && result.error.code === "invalid_input") return c.text(`Not exported: ${result.error.message}\n`, 400);
+      if (!result.ok) throw new Error(result.error.message);
+      const { render, type, extension } = DOWNLOADS[format];
+      c.header("content-type", type);
+      c.header("content-disposition", `attachment; filename="report_${result.value.label}.${extension}"`);
+      return c.body(render(result.value));
     });
   }
 }

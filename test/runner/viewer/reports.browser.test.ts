@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../../runner/platform/libsql-client.ts";
@@ -104,6 +105,26 @@ describe.skipIf(skipBrowserTests)("report pages in Chromium", { timeout: 120_000
       await page.emulateMedia({ media: "screen" });
       await page.setViewportSize({ width: 1200, height: 900 });
     }
+  });
+
+  it("downloads the report as CSV and Markdown, the figures the page shows", async () => {
+    await page.goto(`${viewer.url}/reports/week?of=2026-10-22`);
+    const shown = await shownAgents();
+    const download = async (name: string) => {
+      const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name, exact: true }).click()]);
+      return { name: file.suggestedFilename(), text: readFileSync((await file.path())!, "utf8") };
+    };
+    const csv = await download("CSV");
+    expect(csv.name).toBe("report_2026-W43.csv");
+    const [header, ...rows] = csv.text.trimEnd().split("\r\n").map((l) => l.split(","));
+    const col = header!.indexOf("total_tokens");
+    for (const r of shown) expect(Number(rows.find((row) => row[header!.indexOf("claude_name")] === r.agent)![col])).toBe(num(r.cells.total_tokens));
+    const md = await download("Markdown");
+    expect(md.name).toBe("report_2026-W43.md");
+    expect(md.text.split("\n")[0]).toBe(`# Usage week 2026-W43 (2026-10-19 to 2026-10-25, ${DST_ZONE})`);
+    const refused = await page.request.get(`${viewer.url}/reports/week/export/csv?of=2026-02-30`);
+    expect(refused.status()).toBe(400);
+    expect(await refused.text()).toBe("Not exported: of: is not a real calendar day\n");
   });
 
   it("refuses a day that does not exist with the reason, showing the current week instead", async () => {
