@@ -3,7 +3,7 @@ import type { Context, Db } from "../shared/context.ts";
 import { ok, type Result } from "../shared/result.ts";
 import { addDays, dayBounds, localDay } from "../shared/time.ts";
 import { validate } from "../shared/validate.ts";
-import type { DayRow, Sums } from "./daySums.ts";
+import { addSums, emptySums, type DayRow, type Sums } from "./daySums.ts";
 import { queryDaily, type DailyRow } from "./queryDaily.ts";
 
 
@@ -41,20 +41,6 @@ export interface DashboardOutput {
   daily: DayRow[];
   /** Today by local hour, the whole family. */
   hourly: HourSlot[];
-}
-
-const zero = (): Sums => ({
-  autonomous_tokens: 0, collaborative_tokens: 0, total_tokens: 0,
-  autonomous_cost: 0, collaborative_cost: 0, total_cost: 0,
-});
-
-function add(into: Sums, row: Sums): void {
-  into.autonomous_tokens += row.autonomous_tokens;
-  into.collaborative_tokens += row.collaborative_tokens;
-  into.total_tokens += row.total_tokens;
-  into.autonomous_cost += row.autonomous_cost;
-  into.collaborative_cost += row.collaborative_cost;
-  into.total_cost += row.total_cost;
 }
 
 /**
@@ -128,7 +114,7 @@ export async function dashboard(input: unknown, ctx: Context): Promise<Result<Da
   const agent = (name: string): AgentUsage => {
     let a = agents.get(name);
     if (!a) {
-      a = { claude_name: name, last_report_ms: null, periods: { today: zero(), week: zero(), month: zero() } };
+      a = { claude_name: name, last_report_ms: null, periods: { today: emptySums(), week: emptySums(), month: emptySums() } };
       agents.set(name, a);
     }
     return a;
@@ -136,12 +122,12 @@ export async function dashboard(input: unknown, ctx: Context): Promise<Result<Da
   for (const r of known.rows) agent(String(r.name));
   for (const r of last.rows) agent(String(r.claude_name)).last_report_ms = r.last_ms === null ? null : Number(r.last_ms);
 
-  const family: Record<PeriodKey, Sums> = { today: zero(), week: zero(), month: zero() };
+  const family: Record<PeriodKey, Sums> = { today: emptySums(), week: emptySums(), month: emptySums() };
   for (const row of daily)
     for (const p of PERIODS)
       if (row.date >= period_starts[p.key]) {
-        add(agent(row.claude_name).periods[p.key], row);
-        add(family[p.key], row);
+        addSums(agent(row.claude_name).periods[p.key], row);
+        addSums(family[p.key], row);
       }
 
   return ok({

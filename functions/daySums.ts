@@ -12,6 +12,21 @@ export interface Sums {
   total_cost: number;
 }
 
+export const emptySums = (): Sums => ({
+  autonomous_tokens: 0, collaborative_tokens: 0, total_tokens: 0,
+  autonomous_cost: 0, collaborative_cost: 0, total_cost: 0,
+});
+
+/** Adds `row`'s sums into `into`. */
+export function addSums(into: Sums, row: Sums): void {
+  into.autonomous_tokens += row.autonomous_tokens;
+  into.collaborative_tokens += row.collaborative_tokens;
+  into.total_tokens += row.total_tokens;
+  into.autonomous_cost += row.autonomous_cost;
+  into.collaborative_cost += row.collaborative_cost;
+  into.total_cost += row.total_cost;
+}
+
 /** One agent's usage over one local day, split by mode. */
 export interface DayRow extends Sums {
   claude_name: string;

@@ -9,6 +9,8 @@ import { ingestBatch } from "./ingestBatch.ts";
 import { quota } from "./quota/quota.ts";
 import { recordQuota } from "./quota/recordQuota.ts";
 import { queryDaily } from "./queryDaily.ts";
+import { report } from "./history/report.ts";
+import { reportCsv, reportMarkdown } from "../shared/report-formats.ts";
 import { setAgent } from "./setAgent.ts";
 import { summary, today } from "./summary.ts";
 
@@ -21,6 +23,8 @@ export interface HandlerEntry {
   description: string;
   /** A JSON input that works, shown by `runner --help`. */
   example: string;
+  /** Other ways `runner invoke NAME --format F` prints the result than JSON, by name. */
+  formats?: Record<string, (value: any) => string>;
 }
 
 export const handlers = {
@@ -53,6 +57,12 @@ export const handlers = {
     run: queryDaily,
     description: "Per-agent daily usage for a range of days (default the last 7); closed days from the table, others live.",
     example: '{"from":"2026-03-25","to":"2026-03-31","claude_name":"Sparkle-Orange"}',
+  },
+  report: {
+    run: report,
+    description: "A week's (ISO, local) or month's usage report: per agent by mode, days active, busiest hours, change, fair share, Jain index, window peaks.",
+    example: '{"period":"week","of":"2026-12-01"}',
+    formats: { markdown: reportMarkdown, csv: reportCsv },
   },
   dashboard: {
     run: dashboard,

@@ -1,6 +1,7 @@
 import { DEFAULT_ADVICE, lastWeeklyReset, workingSeconds, type AdviceSettings, type Budget } from "../../shared/advice-settings.ts";
 import type { Db, HandlerConfig } from "../../shared/context.ts";
 import { parseInstant } from "../quota/observation.ts";
+import { usableWeight } from "./fairness.ts";
 import { absorb, BUCKET_MS, costPerPrompt, emptyLedger, sumBetween, type Ledger } from "./ledger.ts";
 import { windowLengthMs, type AgentState, type FamilyState, type WindowState } from "./state.ts";
 
@@ -30,11 +31,10 @@ export async function loadFamilyState(db: Db, now: number, config: HandlerConfig
   const agents: AgentState[] = identities.rows.map((r) => {
     const name = String(r.name);
     const usage = ledger.agents.get(name);
-    const weight = Number(r.weight);
     const auto = (span: number) => (usage ? sumBetween(usage.auto, now - span, now, now) : 0);
     return {
       name,
-      weight: Number.isFinite(weight) && weight > 0 ? weight : 1,
+      weight: usableWeight(r.weight),
       pausedUntil: storedTime(r.paused_until),
       active: Number(r.active) !== 0,
       lastSeen: storedTime(r.last_seen),

@@ -39,9 +39,13 @@ export const COMMANDS: Record<string, Command> = {
     run: async (config) => (await import("./start.ts")).startViewerOnly(config),
   },
   invoke: {
-    usage: "invoke NAME ['{json}']",
-    summary: ["run one handler and print its JSON result; '-' reads the JSON from stdin", "exit 0 done, 1 refused (bad input, not found, ...), 2 fault (database unavailable, a bug)"],
-    run: async (config, args) => (await import("./invoke.ts")).invoke(config, args[0], args[1]),
+    usage: "invoke NAME ['{json}'] [--format F]",
+    summary: [
+      "run one handler and print its JSON result; '-' reads the JSON from stdin;",
+      "--format F prints it as F where the handler offers one (listed under Handlers)",
+      "exit 0 done, 1 refused (bad input, not found, ...), 2 fault (database unavailable, a bug)",
+    ],
+    run: async (config, args) => (await import("./invoke.ts")).invokeCommand(config, args),
   },
   copy: {
     usage: "copy --to URL",

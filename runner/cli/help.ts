@@ -1,4 +1,4 @@
-import { handlers } from "../../functions/index.ts";
+import { handlers, type HandlerEntry } from "../../functions/index.ts";
 import { COMMANDS } from "./commands.ts";
 
 export function helpText(): string {
@@ -9,6 +9,8 @@ export function helpText(): string {
   for (const [name, entry] of Object.entries(handlers)) {
     lines.push(`  ${name.padEnd(14)} ${entry.description}`);
     lines.push(`  ${"".padEnd(14)} tsx runner invoke ${name} '${entry.example}'`);
+    const formats = Object.keys((entry as HandlerEntry).formats ?? {});
+    if (formats.length > 0) lines.push(`  ${"".padEnd(14)} --format ${["json", ...formats].join(" | ")} (json unless told)`);
   }
   lines.push("", 'Settings come from environment variables; see the README, section "Configuration".');
   return `${lines.join("\n")}\n`;

@@ -1,4 +1,4 @@
-import { handlers, isHandlerName } from "../../functions/index.ts";
+import { handlers, isHandlerName, type HandlerEntry } from "../../functions/index.ts";
 import type { Config } from "../../shared/config.ts";
 import type { Failure } from "../../shared/result.ts";
 import { openConfigured } from "../platform/database.ts";
@@ -7,18 +7,41 @@ import { isUnavailable } from "../platform/libsql-client.ts";
 import { EXIT_OK, exitCode, failureBody } from "../platform/outcome.ts";
 import { runHandler } from "../platform/run-handler.ts";
 
+/** `runner invoke NAME ['{json}'] [--format F]`, the option anywhere after the command. */
+export function invokeCommand(config: Config, args: string[]): Promise<number> {
+  const positional: string[] = [];
+  let format: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--format") format = args[++i] ?? "";
+    else if (arg.startsWith("--format=")) format = arg.slice("--format=".length);
+    else positional.push(arg);
+  }
+  return invoke(config, positional[0], positional[1], format);
+}
+
 /**
  * `runner invoke NAME '{json}'`: runs one handler and prints its result as
- * JSON on stdout; a failure prints the same JSON body the webhook answers
- * with. A line for a person goes to stderr; the exit code says which kind
- * (0 done, 1 refused, 2 fault).
+ * JSON on stdout, or in another format the handler's entry declares
+ * (`--format markdown`); a failure prints the same JSON body the webhook
+ * answers with. A line for a person goes to stderr; the exit code says
+ * which kind (0 done, 1 refused, 2 fault).
  */
-export async function invoke(config: Config, name: string | undefined, json: string | undefined): Promise<number> {
+export async function invoke(config: Config, name: string | undefined, json: string | undefined, format?: string): Promise<number> {
   if (!name || !isHandlerName(name)) {
     const known = `Handlers: ${Object.keys(handlers).join(", ")}.`;
     return refuse(
       { code: "not_found", message: `${name ? `No handler named "${name}".` : "Name a handler."} ${known}` },
       'Run "tsx runner --help" for what each does.',
+    );
+  }
+  const entry: HandlerEntry = handlers[name];
+  const formats = entry.formats ?? {};
+  if (format !== undefined && format !== "json" && !Object.hasOwn(formats, format)) {
+    const offered = ["json", ...Object.keys(formats)].map((f) => `"${f}"`).join(", ");
+    return refuse(
+      { code: "invalid_input", message: `${name} cannot print as "${format}"; it offers ${offered}.`, issues: [{ field: "--format", message: `must be one of ${offered}` }] },
+      "Nothing was run.",
     );
   }
   let input: unknown = {};
@@ -42,7 +65,8 @@ export async function invoke(config: Config, name: string | undefined, json: str
       progress: (message) => process.stderr.write(`${name}: ${message}\n`),
     });
     if (result.ok) {
-      process.stdout.write(`${JSON.stringify(result.value, null, 2)}\n`);
+      const render = format === undefined || format === "json" ? undefined : formats[format];
+      process.stdout.write(render ? render(result.value) : `${JSON.stringify(result.value, null, 2)}\n`);
       return EXIT_OK;
     }
     return refuse(result.error, `${name} refused the input; nothing was changed.`);

@@ -11,6 +11,7 @@ import { registerFairShare } from "./fair-share.tsx";
 import { Page } from "./layout.tsx";
 import { registerLogin } from "./login.tsx";
 import { registerQuery } from "./console/page.tsx";
+import { registerReports } from "./reports.tsx";
 import { STYLE } from "./style.ts";
 import { registerTables } from "./tables.tsx";
 
@@ -55,6 +56,7 @@ export function createViewerApp(deps: ViewerDeps, log: Logger): Hono {
   registerTables(app, deps);
   registerDaily(app, deps);
   registerFairShare(app, deps);
+  registerReports(app, deps);
   registerQuery(app, deps);
 
   app.notFound((c) =>

@@ -66,7 +66,7 @@ export function Legend() {
 }
 
 /** One small chart per agent, all on the same scale so heights compare. */
-export function DailyCharts({ days, rows, agents }: { days: string[]; rows: DayRow[]; agents: string[] }) {
+export function DailyCharts({ days, rows, agents, span = `last ${days.length} days` }: { days: string[]; rows: DayRow[]; agents: string[]; span?: string }) {
   const byKey = new Map(rows.map((r) => [`${r.claude_name}\u0000${r.date}`, r]));
   const max = Math.max(0, ...rows.map((r) => r.autonomous_tokens + r.collaborative_tokens));
   const ticks = [0, Math.floor((days.length - 1) / 2), days.length - 1];
@@ -80,7 +80,7 @@ export function DailyCharts({ days, rows, agents }: { days: string[]; rows: DayR
         return (
           <figure>
             <figcaption>{name}</figcaption>
-            <StackedBars bars={bars} max={max} ticks={ticks} title={`Daily tokens of ${name}, last ${days.length} days, stacked by mode`} />
+            <StackedBars bars={bars} max={max} ticks={ticks} title={`Daily tokens of ${name}, ${span}, stacked by mode`} />
           </figure>
         );
       })}
@@ -88,14 +88,22 @@ export function DailyCharts({ days, rows, agents }: { days: string[]; rows: DayR
   );
 }
 
-export function HourlyChart({ slots }: { slots: HourSlot[] }) {
+export function HourlyChart({
+  slots,
+  caption = "Today by hour, whole family",
+  title = "Tokens per hour today, stacked by mode",
+}: {
+  slots: Pick<HourSlot, "label" | "autonomous_tokens" | "collaborative_tokens">[];
+  caption?: string;
+  title?: string;
+}) {
   const max = Math.max(0, ...slots.map((s) => s.autonomous_tokens + s.collaborative_tokens));
   const bars = slots.map((s) => ({ label: s.label, autonomous: s.autonomous_tokens, collaborative: s.collaborative_tokens }));
   const ticks = slots.map((_, i) => i).filter((i) => i % 3 === 0);
   return (
     <figure class="wide">
-      <figcaption>Today by hour, whole family</figcaption>
-      <StackedBars bars={bars} max={max} ticks={ticks} W={720} H={150} title="Tokens per hour today, stacked by mode" />
+      <figcaption>{caption}</figcaption>
+      <StackedBars bars={bars} max={max} ticks={ticks} W={720} H={150} title={title} />
     </figure>
   );
 }

@@ -103,6 +103,9 @@ export function registerDashboard(app: Hono, deps: ViewerDeps): void {
         <p class="muted">
           Today is {data.today} in {tz}; figures as of {localTime(now, tz)}. Reload the page for newer figures.
         </p>
+        <p id="report-links">
+          Reports, printable: <a href="/reports/week">this week</a> · <a href="/reports/month">this month</a>
+        </p>
         {data.agents.length === 0 ? <p class="note">No agent has reported yet. Reports arrive at the webhook (POST /resource-share/increment).</p> : null}
         {silent.length > 0 ? (
           <p class="note">

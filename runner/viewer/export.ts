@@ -1,24 +1,12 @@
+import { csvField } from "../../shared/csv.ts";
+
 /** Export formats the viewer offers for every table, the daily summaries and query results. */
 export type ExportFormat = "csv" | "json";
 
 export const isExportFormat = (s: string | undefined): s is ExportFormat => s === "csv" || s === "json";
 
-/** Text a spreadsheet would run as a formula: OWASP's list for CSV injection. */
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-/**
- * RFC 4180: quote a field when it holds a separator, a quote or a line
- * break. Text a spreadsheet would run as a formula (an agent named
- * "=HYPERLINK(...)") is defused as OWASP advises: a leading single quote,
- * and the field quoted. Numbers, negative ones included, stay numbers.
- */
-function csvField(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  if (typeof value === "number" || typeof value === "bigint") return String(value);
-  const text = value instanceof ArrayBuffer ? Buffer.from(value).toString("base64") : String(value);
-  if (FORMULA_START.test(text)) return `"'${text.replace(/"/g, '""')}"`;
-  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
+/** A cell as CSV; a BLOB as base64 text. */
+const csvCell = (value: unknown): string => csvField(value instanceof ArrayBuffer ? Buffer.from(value).toString("base64") : value);
 
 function jsonValue(value: unknown): unknown {
   if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
@@ -61,7 +49,7 @@ export function exportResponse(
         }
         let text = "";
         for (const row of next.value) {
-          if (format === "csv") text += `${row.map(csvField).join(",")}\r\n`;
+          if (format === "csv") text += `${row.map(csvCell).join(",")}\r\n`;
           else {
             const object = Object.fromEntries(columns.map((c, i) => [c, jsonValue(row[i])]));
             text += `${first ? "\n" : ",\n"}${JSON.stringify(object)}`;

@@ -29,6 +29,7 @@ export function Page({ title, timeZone, loggedIn, children }: PageOptions) {
             <a href="/">Dashboard</a>
             <a href="/tables">Tables</a>
             <a href="/daily">Daily summaries</a>
+            <a href="/reports/week">Reports</a>
             <a href="/fair-share">Fair share</a>
             <a href="/query">SQL</a>
             {loggedIn ? (

@@ -55,4 +55,20 @@ figure.wide { margin:0; border:1px solid var(--line); border-radius:6px; padding
 code, pre { font-family:ui-monospace, Menlo, Consolas, monospace; font-size:.92em; }
 ul.tables { padding-left:1.2rem; }
 @media (max-width: 40rem) { main { padding:.6rem; } th, td { padding:.3rem .4rem; } }
+/* Reports print on A4 without the navigation: tables whole, charts two to a row, none split across pages. */
+@page { size: A4; margin: 12mm; }
+@media print {
+  header, .no-print { display:none !important; }
+  body { font-size:9pt; }
+  main { padding:0; max-width:none; }
+  .scroll { overflow:visible; border:none; }
+  thead th { position:static; }
+  th, td { padding:.1rem .25rem; white-space:normal; }
+  td.text { min-width:0; }
+  table.report { font-size:7.5pt; }
+  table.report th, table.report td { padding:.1rem .15rem; }
+  .charts { grid-template-columns:repeat(2, 1fr); }
+  figure, tr { break-inside:avoid; }
+  h2 { break-after:avoid; }
+}
 `;

@@ -1,12 +1,7 @@
+import { jain } from "../../functions/advice/fairness.ts";
 import type { Family } from "./family.ts";
 import type { RunResult } from "./run.ts";
 
-/** Jain's index: (Σx)² / (n·Σx²), 1 when all are equal. */
-export function jain(xs: number[]): number {
-  const sum = xs.reduce((a, b) => a + b, 0);
-  const squares = xs.reduce((a, b) => a + b * b, 0);
-  return squares === 0 ? 1 : (sum * sum) / (xs.length * squares);
-}
 
 export interface Figures {
   scenario: string;
