@@ -13,6 +13,7 @@ import { registerLogin } from "./login.tsx";
 import { registerQuery } from "./console/page.tsx";
 import { STYLE } from "./style.ts";
 import { registerTables } from "./tables.tsx";
+import { registerTelemetry } from "./telemetry.tsx";
 
 /**
  * The viewer: server-rendered pages over a query-only connection. No page
@@ -55,6 +56,7 @@ export function createViewerApp(deps: ViewerDeps, log: Logger): Hono {
   registerTables(app, deps);
   registerDaily(app, deps);
   registerFairShare(app, deps);
+  registerTelemetry(app, deps);
   registerQuery(app, deps);
 
   app.notFound((c) =>
