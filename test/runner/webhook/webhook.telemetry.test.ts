@@ -128,6 +128,21 @@ describe("POST /v1/metrics (OTLP/HTTP JSON from Claude Code)", () => {
     expect(points(path).map((r) => r.value)).toEqual([10]);
   });
 
+  it("takes exports at the same time as reports without pushing the reports into the spool", async () => {
+    const { path, app, metrics } = await webhook();
+    const exports = Array.from({ length: 100 }, (_, i) =>
+      metrics(otlpExport(`Agent-${i % 5}`, [tokenMetric(2, [{ time: at(i + 1), start: at(0), value: 100 * (i + 1), type: "cacheRead", attrs: { "session.id": `s-${i % 5}` } }])])),
+    );
+    const reports = Array.from({ length: 500 }, () => app.post("/resource-share/increment", report("Sparkle-Orange")));
+    const answers = await Promise.all([...exports, ...reports]);
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    expect(answers.slice(100).filter((a) => a.body.queued)).toEqual([]);
+    expect(app.output()).not.toMatch(/spool/);
+    expect(rowCount(path, "resource_share_increments")).toBe(500);
+    // Each agent's cumulative series ends at 100 * its last point's index: the deltas add up to it.
+    expect(total(path)).toBe([96, 97, 98, 99, 100].reduce((s, n) => s + 100 * n, 0));
+  });
+
   it("refuses each bad export with 400 naming the field, stores nothing, and the increment endpoint still works", async () => {
     const { path, app, metrics } = await webhook();
     const good = () => tokenMetric(1, [{ time: at(1), value: 10, type: "input" }]);
