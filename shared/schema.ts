@@ -194,7 +194,8 @@ export const TELEMETRY_SCHEMA: string[] = [
   received_at TEXT NOT NULL,
   UNIQUE (series_key, time_unix_nano)
 )`,
-  "CREATE INDEX IF NOT EXISTS telemetry_points_agent_time ON telemetry_points (claude_name, time_ms)",
+  // Covering: the nightly comparison sums an agent's day from the index alone.
+  "CREATE INDEX IF NOT EXISTS telemetry_points_agent_time ON telemetry_points (claude_name, time_ms, metric, type, value)",
   `CREATE TABLE IF NOT EXISTS telemetry_series (
   series_key TEXT PRIMARY KEY,
   claude_name TEXT NOT NULL,

@@ -31,13 +31,14 @@ export async function recordMetrics(input: unknown, ctx: Context): Promise<Resul
       "unauthorized",
       `the token belongs to ${JSON.stringify(tokenAgent)}, not to ${JSON.stringify(other.claudeName)} (${AGENT_ATTRIBUTE}); nothing was stored. Send each agent's telemetry with its own token.`,
     );
-  const keyed: KeyedPoint[] = [];
-  let unattributed = 0;
-  for (const p of parsed.value) {
+  const attributed = parsed.value.flatMap((p) => {
     const claudeName = p.claudeName ?? tokenAgent;
-    if (claudeName === undefined) unattributed++;
-    else keyed.push({ ...p, claudeName, seriesKey: await seriesKey(p.series) });
-  }
+    return claudeName === undefined ? [] : [{ ...p, claudeName }];
+  });
+  const unattributed = parsed.value.length - attributed.length;
+  // All at once: one digest after another waited for each in turn (a quarter of an export's time).
+  const keys = await Promise.all(attributed.map((p) => seriesKey(p.series)));
+  const keyed: KeyedPoint[] = attributed.map((p, i) => ({ ...p, seriesKey: keys[i]! }));
   await storePoints(ctx.db, keyed, ctx.config.timeZone, ctx.now().toISOString());
   if (unattributed === 0) return ok({});
   return ok({

@@ -8,6 +8,7 @@ import { median } from "./median.ts";
 import { makeHistory } from "./history.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchReporter } from "./reporter.ts";
+import { benchTelemetry } from "./telemetry.ts";
 import { benchViewer, type ViewerResults } from "./viewer.ts";
 import { renderTable, type Figure } from "./table.ts";
 
@@ -95,6 +96,11 @@ async function main(): Promise<void> {
     const reporter = await benchReporter({ sizeMb: mode.name === "quick" ? 100 : 1000, steadySeconds: mode.name === "quick" ? 20 : 60 }, log);
     raw.reporter = reporter.raw;
     figures.push(...reporter.figures);
+
+    log("\ntelemetry (POST /v1/metrics and the nightly comparison):");
+    const telemetry = await benchTelemetry({ seconds: mode.ingestSeconds, seed }, log);
+    raw.telemetry = telemetry.raw;
+    figures.push(...telemetry.figures);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
