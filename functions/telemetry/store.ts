@@ -35,9 +35,10 @@ export async function seriesKey(series: string): Promise<string> {
  * Stores the points as deltas, in one write transaction: a delta point as
  * it is; a cumulative one as the difference from its series' previous
  * point, or whole when the series restarted (its start time changed, or its
- * value went down: the process that counts was restarted). A point whose
- * series and time are already stored, or a cumulative point not newer than
- * its series' last, adds nothing, so a retried export is counted once.
+ * value went down: the process that counts was restarted) or is new to us.
+ * A point whose series and time are already stored, or a cumulative point
+ * not newer than its series' last, adds nothing, so a retried export is
+ * counted once.
  * Points that add nothing (a delta of 0) are not written.
  */
 export async function storePoints(db: Db, points: KeyedPoint[], timeZone: string, receivedAt: string): Promise<StoreOutcome> {
@@ -52,12 +53,15 @@ export async function storePoints(db: Db, points: KeyedPoint[], timeZone: string
     for (const p of points.filter((p) => p.temporality === "delta")) rows.push({ point: p, delta: p.value });
     for (const p of cumulative) {
       const last = states.get(p.seriesKey);
-      let delta: number;
-      if (last === undefined || last.start !== p.start || p.value < last.value) delta = p.value;
-      else if (p.time <= last.time) {
+      // Not newer than the series' last point: counted already (a retry),
+      // even when its start time differs: an export retried from before a
+      // restart must not be taken for another restart.
+      if (last !== undefined && p.time <= last.time) {
         outcome.duplicates++;
         continue;
-      } else delta = p.value - last.value;
+      }
+      const restarted = last === undefined || last.start !== p.start || p.value < last.value;
+      const delta = restarted ? p.value : p.value - last.value;
       states.set(p.seriesKey, { start: p.start, time: p.time, value: p.value });
       changed.set(p.seriesKey, p);
       rows.push({ point: p, delta });

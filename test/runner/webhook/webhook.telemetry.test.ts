@@ -89,6 +89,12 @@ describe("POST /v1/metrics (OTLP/HTTP JSON from Claude Code)", () => {
     expect(total(path, "type = 'output'")).toBe(700);
     expect(total(path, "metric = 'claude_code.cost.usage'")).toBe(0.5);
     expect(total(path, "type = 'input'")).toBe(30);
+
+    // A retry of an export from before a restart, arriving after it: still counted once, and the restarted series goes on from its own last point.
+    const restarting = (minute: number, start: number, value: number) =>
+      otlpExport("Sparkle-Orange", [tokenMetric(2, [{ time: at(minute), start: at(start), value, type: "cacheCreation" }])]);
+    for (const body of [restarting(1, 0, 10), restarting(3, 2, 5), restarting(1, 0, 10), restarting(4, 2, 8)]) expect((await metrics(body)).status).toBe(200);
+    expect(total(path, "type = 'cacheCreation'")).toBe(10 + 5 + 3);
   });
 
   it("lets an agent's token send telemetry only for that agent; a resource without the attribute is the token's agent", async () => {
