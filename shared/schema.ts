@@ -169,7 +169,7 @@ export const TOKEN_CLASS_COLUMNS: [string, string][] = [
  * `telemetry_points` holds one row per data point that added something: its
  * `value` is always a delta (a cumulative series' points are turned into
  * the difference from the series' previous point). `time` is the point's
- * time as UTC ISO-8601, `date` its local day when it was received (the
+ * time as UTC ISO-8601, `date` that time's local day in the zone set when it was stored (the
  * nightly comparison recomputes days from `time_ms`, so a change of zone
  * does not skew it). A point is identified by its series and its time
  * (`time_unix_nano`, decimal text: nanoseconds overflow a double), so a

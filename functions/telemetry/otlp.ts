@@ -8,7 +8,8 @@ import { validate } from "../../shared/validate.ts";
  * OTEL_EXPORTER_OTLP_PROTOCOL=http/json, read by the OTLP JSON mapping:
  * 64-bit integers as decimal strings or numbers, enums as integers (their
  * names are taken too), field names in lowerCamelCase, unknown fields
- * ignored (every object here is loose). Only the two metrics kept are
+ * ignored (every object here is loose), a list or message given as null
+ * read as empty. Only the two metrics kept are
  * checked in detail; the others are skipped unread.
  */
 
@@ -35,22 +36,22 @@ const anyValue = v.looseObject({
 type AnyValue = v.InferOutput<typeof anyValue>;
 
 const keyValue = v.looseObject({ key: v.string("must be a string"), value: v.optional(anyValue) });
-const attributes = v.optional(v.array(keyValue, "must be an array of {key, value}"), []);
+const attributes = v.nullish(v.array(keyValue, "must be an array of {key, value}"), []);
 type Attributes = v.InferOutput<typeof keyValue>[];
 
 const metric = v.looseObject({ name: v.string("must be the metric's name") });
 
 const request = v.looseObject(
   {
-    resourceMetrics: v.optional(
+    resourceMetrics: v.nullish(
       v.array(
         v.looseObject({
-          resource: v.optional(v.looseObject({ attributes }), {}),
-          scopeMetrics: v.optional(
+          resource: v.nullish(v.looseObject({ attributes }), {}),
+          scopeMetrics: v.nullish(
             v.array(
               v.looseObject({
-                scope: v.optional(v.looseObject({ name: v.optional(v.string()), version: v.optional(v.string()), attributes }), {}),
-                metrics: v.optional(v.array(metric, "must be an array of metrics"), []),
+                scope: v.nullish(v.looseObject({ name: v.optional(v.string()), version: v.optional(v.string()), attributes }), {}),
+                metrics: v.nullish(v.array(metric, "must be an array of metrics"), []),
               }),
               "must be an array",
             ),
@@ -79,7 +80,7 @@ const sum = v.looseObject(
       v.check((t) => Object.hasOwn(TEMPORALITY, String(t)), "must be 1 (delta) or 2 (cumulative); 0 (unspecified) and other values cannot be counted"),
       v.transform((t) => TEMPORALITY[String(t)]!),
     ),
-    dataPoints: v.optional(
+    dataPoints: v.nullish(
       v.array(
         v.looseObject({
           attributes,

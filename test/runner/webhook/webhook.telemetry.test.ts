@@ -57,6 +57,9 @@ describe("POST /v1/metrics (OTLP/HTTP JSON from Claude Code)", () => {
     expect(rows[0]).toMatchObject({ time: "2026-12-04T10:01:00.000Z", date: "2026-12-04" });
     // Integers as numbers read the same as integers as strings.
     expect(points(path).filter((r) => r.claude_name === "Sparkle-Blue").map((r) => r.value)).toEqual(rows.map((r) => r.value));
+    // null for a list or a message is its default (empty), as the protobuf JSON mapping reads it.
+    expect(await metrics({ resourceMetrics: [{ resource: null, scopeMetrics: [{ scope: null, metrics: null }] }] })).toEqual({ status: 200, body: {} });
+    expect(await metrics({ resourceMetrics: null })).toEqual({ status: 200, body: {} });
     // Stored apart: not a report.
     expect(rowCount(path, "resource_share_increments")).toBe(0);
   });
