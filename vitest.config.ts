@@ -11,6 +11,7 @@ const SERVER_PASS = [
   "test/functions/aggregateDay.test.ts",
   "test/functions/queryDaily.test.ts",
   "test/functions/store.test.ts",
+  "test/functions/telemetry/compare.test.ts",
   "test/runner/schedules/daily-catch-up.test.ts",
   "test/runner/viewer/console/query-runner.test.ts",
   "test/runner/viewer/console/page.test.ts",

@@ -4,6 +4,8 @@ import { isoDay } from "../shared/fields.ts";
 import { invalid, ok, type FieldIssue, type Result } from "../shared/result.ts";
 import { addDays, daysBetween, localDay } from "../shared/time.ts";
 import { validate } from "../shared/validate.ts";
+import { DEFAULT_TELEMETRY_MARGIN_PERCENT } from "../shared/config.ts";
+import { compareDays } from "./telemetry/compare.ts";
 import { closeDay, markChecked, planCatchUp, type CloseReason } from "./closeDays.ts";
 
 /** The longest range one call may close (ten years): a typo in a year should not run for hours. */
@@ -24,6 +26,8 @@ export interface AggregateOutput {
   days_closed: number;
   rows_written: number;
   days: { date: string; reason: CloseReason; rows: number }[];
+  /** Agent days compared with telemetry (functions/telemetry/compare.ts), and how many disagree beyond the margin. */
+  telemetry: { compared: number; disagreeing: number; margin_percent: number };
 }
 
 /**
@@ -66,7 +70,11 @@ export async function aggregateDay(input: unknown, ctx: Context): Promise<Result
     checkedThrough = catchUp.checkedThrough;
   }
 
-  const out: AggregateOutput = { time_zone: zone, up_to: yesterday, days_closed: 0, rows_written: 0, days: [] };
+  const margin = ctx.config.telemetryMarginPercent ?? DEFAULT_TELEMETRY_MARGIN_PERCENT;
+  const out: AggregateOutput = {
+    time_zone: zone, up_to: yesterday, days_closed: 0, rows_written: 0, days: [],
+    telemetry: { compared: 0, disagreeing: 0, margin_percent: margin },
+  };
   for (const [i, day] of plan.entries()) {
     const rows = await closeDay(ctx.db, day.date, zone, ctx.now().toISOString());
     out.days.push({ ...day, rows });
@@ -74,6 +82,12 @@ export async function aggregateDay(input: unknown, ctx: Context): Promise<Result
     out.rows_written += rows;
     ctx.progress?.(`closed ${day.date} (${day.reason}): ${rows} agent row${rows === 1 ? "" : "s"} [${i + 1}/${plan.length}]`);
   }
+  // The second source, for the same days: apart from the reports, never added to them.
+  const compared = await compareDays(ctx.db, plan.map((d) => d.date), zone, margin, ctx.now().toISOString());
+  out.telemetry.compared = compared.compared;
+  out.telemetry.disagreeing = compared.disagreeing;
+  if (compared.compared > 0)
+    ctx.progress?.(`compared ${compared.compared} agent day(s) with telemetry: ${compared.disagreeing} disagree by more than ${margin}%`);
   // Only once every planned day is closed: a failure above leaves the late
   // reports to be found again by the next run.
   if (checkedThrough !== undefined) await markChecked(ctx.db, checkedThrough);

@@ -12,6 +12,7 @@ import { queryDaily } from "./queryDaily.ts";
 import { report } from "./history/report.ts";
 import { reportCsv, reportMarkdown } from "../shared/report-formats.ts";
 import { setAgent } from "./setAgent.ts";
+import { recordMetrics } from "./telemetry/recordMetrics.ts";
 import { summary, today } from "./summary.ts";
 
 /**
@@ -103,6 +104,12 @@ export const handlers = {
     run: revokeToken,
     description: "Revoke an agent's write token.",
     example: '{"claude_name":"Sparkle-Orange"}',
+  },
+  recordMetrics: {
+    run: recordMetrics,
+    description: "Record an OTLP/HTTP JSON metrics export from Claude Code (token and cost usage), apart from the reports (POST /v1/metrics).",
+    example:
+      '{"resourceMetrics":[{"resource":{"attributes":[{"key":"resource_share.claude_name","value":{"stringValue":"Sparkle-Orange"}}]},"scopeMetrics":[{"metrics":[{"name":"claude_code.cost.usage","sum":{"aggregationTemporality":1,"dataPoints":[{"timeUnixNano":"1764900000000000000","asDouble":0.0421,"attributes":[{"key":"model","value":{"stringValue":"claude-sonnet-4-5"}}]}]}}]}]}]}',
   },
 } satisfies Record<string, HandlerEntry>;
 

@@ -28,6 +28,8 @@ export interface Config {
   durability: Durability;
   /** The fair-share advice and the quota windows (ADVICE_*, QUOTA_*). */
   advice: AdviceSettings;
+  /** How far apart reports and telemetry may be on a day before it is marked (TELEMETRY_MARGIN_PERCENT). */
+  telemetryMarginPercent: number;
 }
 
 export const DURABILITIES = ["normal", "full"] as const;
@@ -37,6 +39,9 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_DATABASE_URL = "file:data/resource_tracking.db";
+
+/** How far apart, in percent, reports and telemetry may be on a day before it is marked as disagreeing. */
+export const DEFAULT_TELEMETRY_MARGIN_PERCENT = 5;
 
 const port = (name: string) =>
   v.pipe(
@@ -169,6 +174,16 @@ function envSchema(machineZone: () => string) {
     ADVICE_WORK_HOURS: v.optional(parsed("ADVICE_WORK_HOURS", parseWorkHours), "Mon-Fri 09:00-18:00"),
     QUOTA_BUDGETS: v.optional(parsed("QUOTA_BUDGETS", parseBudgets), ""),
     QUOTA_WEEKLY_RESET: v.optional(parsed("QUOTA_WEEKLY_RESET", parseWeeklyReset), "Mon 00:00"),
+    TELEMETRY_MARGIN_PERCENT: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d+(\.\d+)?$/, "TELEMETRY_MARGIN_PERCENT must be a number of percent from 0 to 100"),
+        v.transform(Number),
+        v.number(),
+        v.maxValue(100, "TELEMETRY_MARGIN_PERCENT must be a number of percent from 0 to 100"),
+      ),
+      String(DEFAULT_TELEMETRY_MARGIN_PERCENT),
+    ),
   });
 }
 
@@ -222,6 +237,7 @@ export function parseConfig(env: Record<string, string | undefined>, machineZone
         budgets: e.QUOTA_BUDGETS,
         weeklyReset: e.QUOTA_WEEKLY_RESET,
       },
+      telemetryMarginPercent: e.TELEMETRY_MARGIN_PERCENT,
     },
   };
 }

@@ -11,6 +11,8 @@ export interface HandlerConfig {
   replayWindowDays: number;
   /** The fair-share advice's settings; DEFAULT_ADVICE when absent. */
   advice?: AdviceSettings;
+  /** TELEMETRY_MARGIN_PERCENT: DEFAULT_TELEMETRY_MARGIN_PERCENT (shared/config.ts) when absent. */
+  telemetryMarginPercent?: number;
 }
 
 /**

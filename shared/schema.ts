@@ -162,3 +162,61 @@ export const TOKEN_CLASS_COLUMNS: [string, string][] = [
   ["cache_read_tokens", "INTEGER"],
   ["model", "TEXT"],
 ];
+
+/**
+ * Migration 8: Claude Code's own telemetry (OTLP metrics), a second source
+ * kept apart from the reports so that nothing is counted twice.
+ * `telemetry_points` holds one row per data point that added something: its
+ * `value` is always a delta (a cumulative series' points are turned into
+ * the difference from the series' previous point). `time` is the point's
+ * time as UTC ISO-8601, `date` that time's local day in the zone set when it was stored (the
+ * nightly comparison recomputes days from `time_ms`, so a change of zone
+ * does not skew it). A point is identified by its series and its time
+ * (`time_unix_nano`, decimal text: nanoseconds overflow a double), so a
+ * retried export adds nothing. `telemetry_series` keeps each cumulative
+ * series' last point, to take the next difference from. The nightly job
+ * writes `telemetry_comparisons`: per agent and closed day, both sources'
+ * figures, their difference, and whether it is beyond the margin.
+ */
+export const TELEMETRY_SCHEMA: string[] = [
+  `CREATE TABLE IF NOT EXISTS telemetry_points (
+  id INTEGER PRIMARY KEY,
+  claude_name TEXT NOT NULL,
+  time TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  date TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  type TEXT,
+  model TEXT,
+  value REAL NOT NULL CHECK (value >= 0),
+  series_key TEXT NOT NULL,
+  time_unix_nano TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  UNIQUE (series_key, time_unix_nano)
+)`,
+  // Covering: the nightly comparison sums an agent's day from the index alone.
+  "CREATE INDEX IF NOT EXISTS telemetry_points_agent_time ON telemetry_points (claude_name, time_ms, metric, type, value)",
+  `CREATE TABLE IF NOT EXISTS telemetry_series (
+  series_key TEXT PRIMARY KEY,
+  claude_name TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  start_time_unix_nano TEXT,
+  last_time_unix_nano TEXT NOT NULL,
+  last_value REAL NOT NULL,
+  updated_at TEXT NOT NULL
+)`,
+  `CREATE TABLE IF NOT EXISTS telemetry_comparisons (
+  claude_name TEXT NOT NULL,
+  date TEXT NOT NULL,
+  report_tokens INTEGER,
+  telemetry_tokens INTEGER,
+  tokens_diff_percent REAL,
+  report_cost REAL,
+  telemetry_cost REAL,
+  cost_diff_percent REAL,
+  margin_percent REAL NOT NULL,
+  disagrees INTEGER NOT NULL,
+  compared_at TEXT NOT NULL,
+  PRIMARY KEY (claude_name, date)
+)`,
+];

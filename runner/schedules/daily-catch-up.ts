@@ -44,6 +44,8 @@ export function scheduleDailyCatchUp(config: Config, database: Database, log: Lo
         log.info(r.days_closed === 0
           ? `daily catch-up: every day up to ${r.up_to} is already closed`
           : `daily catch-up: closed ${r.days_closed} day(s) up to ${r.up_to}, ${r.rows_written} agent row(s) written`);
+        if (r.telemetry.disagreeing > 0)
+          log.warn(`daily catch-up: ${r.telemetry.disagreeing} agent day(s) differ between the reports and Claude Code's telemetry by more than ${r.telemetry.margin_percent}%; see the viewer's Telemetry page`);
       } else log.error(`daily catch-up refused: ${result.error.message}`);
     } catch (err) {
       retry = true;

@@ -14,6 +14,7 @@ import { registerQuery } from "./console/page.tsx";
 import { registerReports } from "./reports.tsx";
 import { STYLE } from "./style.ts";
 import { registerTables } from "./tables.tsx";
+import { registerTelemetry } from "./telemetry.tsx";
 
 /**
  * The viewer: server-rendered pages over a query-only connection. No page
@@ -57,6 +58,7 @@ export function createViewerApp(deps: ViewerDeps, log: Logger): Hono {
   registerDaily(app, deps);
   registerFairShare(app, deps);
   registerReports(app, deps);
+  registerTelemetry(app, deps);
   registerQuery(app, deps);
 
   app.notFound((c) =>

@@ -31,6 +31,7 @@ export function Page({ title, timeZone, loggedIn, children }: PageOptions) {
             <a href="/daily">Daily summaries</a>
             <a href="/reports/week">Reports</a>
             <a href="/fair-share">Fair share</a>
+            <a href="/telemetry">Telemetry</a>
             <a href="/query">SQL</a>
             {loggedIn ? (
               <form method="post" action="/logout">

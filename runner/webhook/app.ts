@@ -34,6 +34,20 @@ const MAX_REPORT_BYTES = 64 * 1024;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 /** A scraper's readings: a handful, or a backlog of them. */
 const MAX_QUOTA_BYTES = 4 * 1024 * 1024;
+/** An OTLP export: a few dozen points, or a backlog an exporter kept while the webhook was away. */
+const MAX_OTLP_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Why an OTLP export cannot be read, said with the setting that fixes it:
+ * only JSON is read here (not protobuf), uncompressed.
+ */
+function otlpEncodingProblem(type: string | undefined, encoding: string | undefined): string | undefined {
+  if (type !== undefined && /^application\/x-protobuf/i.test(type))
+    return "OTLP protobuf is not read here, only JSON; nothing was stored. Set OTEL_EXPORTER_OTLP_PROTOCOL=http/json.";
+  if (encoding !== undefined && !/^\s*identity\s*$/i.test(encoding))
+    return `Content-Encoding ${JSON.stringify(encoding.slice(0, 40))} is not read here; nothing was stored. Set OTEL_EXPORTER_OTLP_COMPRESSION=none.`;
+  return undefined;
+}
 
 /**
  * The webhook on :8765: the agents' timers post here. The routes and their
@@ -110,6 +124,17 @@ export function createWebhookApp({
     const answered = await answer(c, "recordQuota", body.value, ctx());
     familyState.committed();
     return answered;
+  });
+  // Claude Code's own telemetry (OTLP/HTTP JSON), a second source kept apart from the reports (docs/telemetry.md).
+  app.post("/v1/metrics", limitBody(MAX_OTLP_BYTES), async (c) => {
+    const agent = await auth.agentOf(c);
+    if (!agent.ok) return failureResponse(c, agent.error);
+    const notJson = otlpEncodingProblem(c.req.header("content-type"), c.req.header("content-encoding"));
+    if (notJson) return failureResponse(c, { code: "unsupported_media_type", message: notJson });
+    const body = await readJson(c);
+    if (!body.ok) return failureResponse(c, body.error);
+    const request = agent.value !== undefined ? { agent: agent.value } : {};
+    return answer(c, "recordMetrics", body.value, { db, now, config, request });
   });
   app.get("/resource/quota", (c) => answer(c, "quota", {}, ctx()));
   app.get("/resource/advice/:claude_name", (c) => answer(c, "advise", { claude_name: c.req.param("claude_name") }, ctx()));

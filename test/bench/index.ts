@@ -9,6 +9,7 @@ import { makeHistory } from "./history.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchReporter } from "./reporter.ts";
 import { benchReports, type ReportsResults } from "./reports.ts";
+import { benchTelemetry } from "./telemetry.ts";
 import { benchViewer, type ViewerResults } from "./viewer.ts";
 import { renderTable, type Figure } from "./table.ts";
 
@@ -34,7 +35,7 @@ const FULL: Mode = { name: "full", ingestSeconds: 20, ingestRounds: 3, warmupSec
 const AGENTS = 20;
 const TIME_ZONE = "Europe/Berlin";
 
-const PARTS = ["ingest", "aggregate", "viewer", "reports", "reporter"] as const;
+const PARTS = ["ingest", "aggregate", "viewer", "reports", "reporter", "telemetry"] as const;
 type Part = (typeof PARTS)[number];
 
 function parseArgs(argv: string[]): { mode: Mode; seed: number; only: Set<Part> } {
@@ -115,6 +116,13 @@ async function main(): Promise<void> {
       const reporter = await benchReporter({ sizeMb: mode.name === "quick" ? 100 : 1000, steadySeconds: mode.name === "quick" ? 20 : 60 }, log);
       raw.reporter = reporter.raw;
       figures.push(...reporter.figures);
+    }
+
+    if (only.has("telemetry")) {
+      log("\ntelemetry (POST /v1/metrics and the nightly comparison):");
+      const telemetry = await benchTelemetry({ seconds: mode.ingestSeconds, seed }, log);
+      raw.telemetry = telemetry.raw;
+      figures.push(...telemetry.figures);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });

@@ -24,6 +24,7 @@ describe("parseConfig", () => {
         requireTokens: false,
         durability: "normal",
         advice: DEFAULT_ADVICE,
+        telemetryMarginPercent: 5,
       },
     });
     expect(DEFAULT_DATABASE_URL).toBe("file:data/resource_tracking.db");
@@ -69,6 +70,7 @@ describe("parseConfig", () => {
         ADVICE_WORK_HOURS: "Sat-Mon 08:30-12:00",
         QUOTA_BUDGETS: "seven_day=200000000, five_hour=$20.5",
         QUOTA_WEEKLY_RESET: "Thu 18:00",
+        TELEMETRY_MARGIN_PERCENT: "12.5",
         UNRELATED: "ignored",
       },
       machineZone,
@@ -101,6 +103,7 @@ describe("parseConfig", () => {
           ],
           weeklyReset: { weekday: 4, minutes: 1080 },
         },
+        telemetryMarginPercent: 12.5,
       },
     });
   });
@@ -137,6 +140,9 @@ describe("parseConfig", () => {
     ["QUOTA_BUDGETS", "monthly=100"],
     ["QUOTA_BUDGETS", "seven_day=-5"],
     ["QUOTA_WEEKLY_RESET", "Funday 00:00"],
+    ["TELEMETRY_MARGIN_PERCENT", "-1"],
+    ["TELEMETRY_MARGIN_PERCENT", "101"],
+    ["TELEMETRY_MARGIN_PERCENT", "5%"],
   ];
 
   it.each(bad)("%s=%j is refused with one line naming the variable", (name, value) => {
