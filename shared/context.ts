@@ -1,5 +1,6 @@
 import type { Db } from "./libsql.ts";
 import type { AdviceSettings } from "./advice-settings.ts";
+import type { AlertSettings } from "./alert-settings.ts";
 
 export type { Db };
 
@@ -11,6 +12,8 @@ export interface HandlerConfig {
   replayWindowDays: number;
   /** The fair-share advice's settings; DEFAULT_ADVICE when absent. */
   advice?: AdviceSettings;
+  /** The alerts' rules and receivers; DEFAULT_ALERTS when absent. */
+  alerts?: AlertSettings;
 }
 
 /**

@@ -69,4 +69,5 @@ export const handlerConfig = (config: Config): HandlerConfig => ({
   timeZone: config.timeZone,
   replayWindowDays: config.replayWindowDays,
   advice: config.advice,
+  alerts: config.alerts,
 });

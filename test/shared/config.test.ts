@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_ADVICE } from "../../shared/advice-settings.ts";
+import { DEFAULT_ALERTS } from "../../shared/alert-settings.ts";
 import { DEFAULT_DATABASE_URL, parseConfig } from "../../shared/config.ts";
 
 const ZONE = "Europe/London";
@@ -24,6 +25,7 @@ describe("parseConfig", () => {
         requireTokens: false,
         durability: "normal",
         advice: DEFAULT_ADVICE,
+        alerts: DEFAULT_ALERTS,
       },
     });
     expect(DEFAULT_DATABASE_URL).toBe("file:data/resource_tracking.db");
