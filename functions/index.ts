@@ -87,7 +87,7 @@ export const handlers = {
     example: "{}",
   },
   alerts: {
-    run: alerts as Handler<unknown>,
+    run: alerts,
     description: "Evaluate every alert rule now, record what changed and queue its notifications (runner invoke also delivers them).",
     example: "{}",
   },
