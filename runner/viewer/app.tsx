@@ -4,6 +4,7 @@ import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { Logger } from "../platform/log.ts";
+import { registerAlerts } from "./alerts.tsx";
 import { registerDaily } from "./daily.tsx";
 import { registerDashboard } from "./dashboard.tsx";
 import type { ViewerDeps } from "./deps.ts";
@@ -55,6 +56,7 @@ export function createViewerApp(deps: ViewerDeps, log: Logger): Hono {
   registerTables(app, deps);
   registerDaily(app, deps);
   registerFairShare(app, deps);
+  registerAlerts(app, deps);
   registerQuery(app, deps);
 
   app.notFound((c) =>

@@ -30,6 +30,7 @@ export function Page({ title, timeZone, loggedIn, children }: PageOptions) {
             <a href="/tables">Tables</a>
             <a href="/daily">Daily summaries</a>
             <a href="/fair-share">Fair share</a>
+            <a href="/alerts">Alerts</a>
             <a href="/query">SQL</a>
             {loggedIn ? (
               <form method="post" action="/logout">
