@@ -60,7 +60,8 @@ export function messageFor(shape: ReceiverShape, n: Notification, viewerUrl: str
             labels,
             annotations,
             startsAt: n.since,
-            endsAt: n.resolvedAt ?? NO_END,
+            // A firing notice delivered late still says firing: the end belongs to the resolved one.
+            endsAt: n.event === "resolved" && n.resolvedAt ? n.resolvedAt : NO_END,
             generatorURL: viewerUrl,
             fingerprint,
           },
