@@ -4,6 +4,7 @@ import { cpus, loadavg, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../support/process.ts";
 import { benchAggregate, type AggregateResults } from "./aggregate.ts";
+import { alertsFigures, benchAlerts } from "./alerts.ts";
 import { median } from "./median.ts";
 import { makeHistory } from "./history.ts";
 import { benchIngest } from "./ingest.ts";
@@ -90,6 +91,11 @@ async function main(): Promise<void> {
     const viewer = await benchViewer(history, TIME_ZONE, mode.exportDays, log);
     raw.viewer = viewer;
     figures.push(...viewerFigures(viewer, history.rows));
+
+    log(`\nalerts (every rule, 50 agents, ${mode.historyDays} days):`);
+    const alerts = await benchAlerts(seed, mode.historyDays, TIME_ZONE, log);
+    raw.alerts = alerts;
+    figures.push(...alertsFigures(alerts));
 
     log("\nreporter (runner report):");
     const reporter = await benchReporter({ sizeMb: mode.name === "quick" ? 100 : 1000, steadySeconds: mode.name === "quick" ? 20 : 60 }, log);
