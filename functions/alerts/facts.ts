@@ -25,7 +25,8 @@ export async function loadFacts(db: Db, now: number, config: HandlerConfig, ledg
   const agents: AgentFacts[] = state.agents.map((a) => {
     const usage = ledger.agents.get(a.name);
     const { lastHour, normalHour } = usage ? hours([usage.auto, usage.collab], now) : { lastHour: 0, normalHour: null };
-    const big = largest.get(a.name);
+    // While the marks catch up, nothing counts as "before": the rule waits (MIN_REPORTS).
+    const big = largest?.get(a.name);
     return {
       name: a.name,
       active: a.active,
@@ -103,17 +104,39 @@ async function lastIntervals(db: Db, names: string[]): Promise<Map<string, numbe
   return out;
 }
 
+/** "Larger than any before" looks back this far at first (the ledger's week), then keeps every report since. */
+export const MARKS_LOOKBACK_MS = 7 * 24 * HOUR;
+/** The first look back is read in slices this long, one per round: a round stays short on a big family. */
+export const MARKS_SLICE_MS = 6 * HOUR;
+
+interface Largest {
+  recent: number;
+  recentAt: string | null;
+  before: number;
+  reports: number;
+}
+
 /**
  * Per agent: its largest report of the last hour, and the largest before
- * (alert_marks, brought up to an hour ago here, a write the evaluation's
- * transaction does not need: losing it only means reading those reports
- * again next time).
+ * (alert_marks, brought up towards an hour ago by at most MARKS_SLICE_MS
+ * a round). Null while the marks are still catching up with the look back:
+ * a largest-before read from part of it could call an ordinary report
+ * unusual. Losing this write only means reading those reports again.
  */
-async function largestReports(db: Db, now: number): Promise<Map<string, { recent: number; recentAt: string | null; before: number; reports: number }>> {
+async function largestReports(db: Db, now: number): Promise<Map<string, Largest> | null> {
   const cutoff = now - HOUR;
-  const state = await db.execute("SELECT marked_through_ms AS ms FROM alert_state WHERE id = 1");
-  const through = Number(state.rows[0]?.ms ?? 0);
-  if (cutoff > through) {
+  const state = await db.execute({
+    sql: `SELECT s.marked_through_ms AS ms,
+            (SELECT min(timestamp_ms) FROM resource_share_increments WHERE timestamp_ms > max(s.marked_through_ms, ?)) AS next
+          FROM alert_state AS s WHERE id = 1`,
+    args: [cutoff - MARKS_LOOKBACK_MS],
+  });
+  const row = state.rows[0];
+  // Time without reports is skipped (one index seek): a quiet family catches up at once.
+  const next = row?.next === null || row?.next === undefined ? cutoff : Number(row.next) - 1;
+  const through = Math.max(Number(row?.ms ?? 0), cutoff - MARKS_LOOKBACK_MS, Math.min(next, cutoff));
+  const upTo = Math.min(cutoff, through + MARKS_SLICE_MS);
+  if (upTo > through) {
     // By time (its index); a report stored late for an instant already passed is not looked at.
     await db.batch(
       [
@@ -122,13 +145,14 @@ async function largestReports(db: Db, now: number): Promise<Map<string, { recent
                 SELECT claude_name, max(cache_read_increment), count(*) FROM resource_share_increments
                  WHERE timestamp_ms > ? AND timestamp_ms <= ? GROUP BY claude_name
                 ON CONFLICT (claude_name) DO UPDATE SET largest_report = max(largest_report, excluded.largest_report), reports = reports + excluded.reports`,
-          args: [through, cutoff],
+          args: [through, upTo],
         },
-        { sql: "UPDATE alert_state SET marked_through_ms = ? WHERE id = 1", args: [cutoff] },
+        { sql: "UPDATE alert_state SET marked_through_ms = ? WHERE id = 1", args: [upTo] },
       ],
       "write",
     );
   }
+  if (upTo < cutoff) return null;
   const [recent, marks] = await db.batch(
     [
       {
@@ -140,7 +164,7 @@ async function largestReports(db: Db, now: number): Promise<Map<string, { recent
     ],
     "read",
   );
-  const out = new Map<string, { recent: number; recentAt: string | null; before: number; reports: number }>();
+  const out = new Map<string, Largest>();
   for (const r of marks!.rows) out.set(String(r.claude_name), { recent: 0, recentAt: null, before: Number(r.largest_report), reports: Number(r.reports) });
   for (const r of recent!.rows) {
     const name = String(r.claude_name);

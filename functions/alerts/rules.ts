@@ -97,12 +97,12 @@ export function evaluate(facts: Facts, settings: AlertSettings): Evaluation {
     out.set("silent_agent", facts.agents.flatMap((a): Condition[] => {
       if (!a.active || a.lastSeen === null || (a.pausedUntil !== null && a.pausedUntil > now)) return [];
       const expected = (a.lastInterval ?? facts.defaultInterval) * 1000;
-      const quiet = now - a.lastSeen;
-      if (quiet <= settings.silentFactor * expected) return [];
+      if (now - a.lastSeen <= settings.silentFactor * expected) return [];
       return [{
         rule: "silent_agent",
         subject: a.name,
-        summary: `${a.name} has not reported for ${minutes(quiet)} (expected every ${minutes(expected)})`,
+        // No running duration in the text: it would change at every round (a write), and a reminder says since when.
+        summary: `${a.name} has not reported since ${new Date(a.lastSeen).toISOString()} (expected every ${minutes(expected)}, silent after ${minutes(settings.silentFactor * expected)})`,
         details: { last_report_at: new Date(a.lastSeen).toISOString(), expected_interval_s: expected / 1000 },
       }];
     }));

@@ -58,7 +58,7 @@ describe("alert delivery to real receivers on loopback", () => {
     const report = await deliverDue(db, list, recordingLog(), { now: () => new Date(T0 + 31 * MIN), viewerUrl: VIEWER });
     expect(report).toEqual({ delivered: 4, refused: 0, retrying: 0 });
     const by = (path: string) => r.received.filter((x) => x.path === path);
-    const summary = "Quiet-Teal has not reported for 31 min (expected every 10 min)";
+    const summary = "Quiet-Teal has not reported since 2026-12-02T12:00:00.000Z (expected every 10 min, silent after 30 min)";
 
     const [am] = by("/am");
     expect(am!.headers["content-type"]).toBe("application/json");

@@ -49,7 +49,7 @@ describe("alerts in the npm start process", { timeout: 120_000 }, () => {
     // The claim of the killed process lapses (the send's timeout), then the restarted one delivers.
     await until("the delivery after the restart", () => receiver!.received.length === 2);
     await until("the outbox to say delivered", () => sqlite3Rows(store.path, "SELECT 1 FROM alert_outbox WHERE delivered_at IS NOT NULL").length === 1, 10_000);
-    expect(JSON.parse(receiver.received[1]!.body).text).toMatch(/^\[FIRING\] silent_agent \(Quiet-Teal\): Quiet-Teal has not reported for/);
+    expect(JSON.parse(receiver.received[1]!.body).text).toMatch(/^\[FIRING\] silent_agent \(Quiet-Teal\): Quiet-Teal has not reported since /);
     // Decided once: one alert, one notification, for all the rounds of both processes.
     expect(sqlite3Rows(store.path, "SELECT rule, subject, state FROM alerts")).toEqual([{ rule: "silent_agent", subject: "Quiet-Teal", state: "firing" }]);
     expect(sqlite3Rows(store.path, "SELECT count(*) AS n FROM alert_outbox")).toEqual([{ n: 1 }]);
