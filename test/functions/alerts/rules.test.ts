@@ -3,7 +3,7 @@ import { emptyLedger } from "../../../functions/advice/ledger.ts";
 import { alerts, type AlertsContext } from "../../../functions/alerts.ts";
 import { ALERT_RULES, DEFAULT_ALERTS, type AlertRule, type AlertSettings } from "../../../shared/alert-settings.ts";
 import type { Db } from "../../../shared/context.ts";
-import { openTestDatabase } from "../../support/database.ts";
+import { openStore as openTestDatabase } from "../../support/backends.ts";
 
 const T0 = Date.parse("2026-12-02T12:00:00.000Z");
 const MIN = 60_000;
