@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { emptyLedger } from "../../../functions/advice/ledger.ts";
 import { alerts, type AlertsContext } from "../../../functions/alerts.ts";
+import type { ServiceFacts } from "../../../functions/alerts/rules.ts";
 import { ALERT_RULES, DEFAULT_ALERTS, type AlertRule, type AlertSettings } from "../../../shared/alert-settings.ts";
 import type { Db } from "../../../shared/context.ts";
 import { openStore as openTestDatabase } from "../../support/backends.ts";
@@ -16,10 +17,10 @@ function settings(rule: AlertRule, extra: Partial<AlertSettings> = {}): AlertSet
 }
 
 /** An evaluator with a simulated clock, keeping the family's usage between rounds as the schedule does. */
-function evaluator(db: Db, s: AlertSettings) {
+function evaluator(db: Db, s: AlertSettings, service?: () => ServiceFacts) {
   const ledger = emptyLedger();
   return async (at: number) => {
-    const ctx: AlertsContext = { db, now: () => new Date(at), config: { timeZone: "UTC", replayWindowDays: 30, alerts: s }, ledger };
+    const ctx: AlertsContext = { db, now: () => new Date(at), config: { timeZone: "UTC", replayWindowDays: 30, alerts: s }, ledger, ...(service ? { service: service() } : {}) };
     const result = await alerts({}, ctx);
     if (!result.ok) throw new Error(result.error.message);
     return result.value.changes.map((c) => `${c.event} ${c.rule} ${c.subject}`);
@@ -166,5 +167,23 @@ describe("alert rules over a real database, with a simulated clock", () => {
     expect(await run(midnight + 2 * HOUR + MIN)).toEqual(["firing day_not_closed service"]);
     await db.execute("INSERT INTO closed_days (date, time_zone, closed_at, max_increment_id, agents) VALUES ('2026-12-02', 'UTC', '2026-12-03T02:05:00Z', 1, 1)");
     expect(await run(midnight + 2 * HOUR + 5 * MIN)).toEqual(["resolved day_not_closed service"]);
+  });
+
+  it("fires when the spool holds reports past ALERT_SPOOL_AGE and when the database refuses writes for a minute, each resolved when the webhook says so", async () => {
+    const { db } = await openTestDatabase();
+    let facts: ServiceFacts = { backlog: 12, spooledSince: T0, refusedSince: T0 };
+    const both = { ...DEFAULT_ALERTS, off: ALERT_RULES.filter((r) => r !== "spool_backlog" && r !== "database_unwritable") };
+    const run = evaluator(db, both, () => facts);
+    expect(await run(T0 + 50_000)).toEqual([]);
+    expect(await run(T0 + 2 * MIN)).toEqual(["firing database_unwritable service"]);
+    expect(await run(T0 + 5 * MIN + 1000)).toEqual(["firing spool_backlog service"]);
+    facts = { backlog: 12, spooledSince: T0, refusedSince: null };
+    expect(await run(T0 + 6 * MIN)).toEqual(["resolved database_unwritable service"]);
+    facts = { backlog: 0, spooledSince: null, refusedSince: null };
+    expect(await run(T0 + 7 * MIN)).toEqual(["resolved spool_backlog service"]);
+    // Without the webhook's facts (the CLI, the webhook not answering) these rules keep their state.
+    facts = { backlog: 3, spooledSince: T0, refusedSince: T0 };
+    expect(await run(T0 + 20 * MIN)).toEqual(["firing spool_backlog service", "firing database_unwritable service"]);
+    expect(await evaluator(db, both)(T0 + 21 * MIN)).toEqual([]);
   });
 });
