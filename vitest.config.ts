@@ -17,6 +17,7 @@ const SERVER_PASS = [
   "test/runner/viewer/console/page.test.ts",
   "test/runner/webhook/webhook.test.ts",
   "test/runner/viewer/viewer.browser.test.ts",
+  "test/functions/alerts/rules.test.ts",
 ];
 
 export default defineConfig({

@@ -3,6 +3,7 @@ import { SCHEMA_VERSION, schemaVersion } from "../shared/migrations.ts";
 import { ok, type Result } from "../shared/result.ts";
 import { familyStateOf } from "./advice/load.ts";
 import { windowsNow, type WindowNow } from "./advice/windows.ts";
+import { receiverStatus, type ReceiverStatus } from "./alerts/list.ts";
 
 export interface HealthOutput {
   status: "ok";
@@ -14,6 +15,8 @@ export interface HealthOutput {
   last_report_at: string | null;
   /** The quota windows now, as GET /resource/quota gives them. */
   quota: WindowNow[];
+  /** Alerts firing now, and delivery per receiver (named by its redacted URL): a receiver refusing notifications shows here. */
+  alerts: { firing: number; receivers: ReceiverStatus[] };
 }
 
 /**
@@ -26,7 +29,8 @@ export async function health(_input: unknown, ctx: Context): Promise<Result<Heal
   const rs = await ctx.db.execute(
     `SELECT (SELECT count(*) FROM claude_identities) AS agents,
             (SELECT max(id) FROM resource_share_increments) AS last_increment_id,
-            (SELECT max(last_seen) FROM claude_identities) AS last_report_at`,
+            (SELECT max(last_seen) FROM claude_identities) AS last_report_at,
+            (SELECT count(*) FROM alerts WHERE state = 'firing') AS firing`,
   );
   const r = rs.rows[0]!;
   return ok({
@@ -38,5 +42,6 @@ export async function health(_input: unknown, ctx: Context): Promise<Result<Heal
     last_increment_id: Number(r.last_increment_id ?? 0),
     last_report_at: r.last_report_at === null ? null : String(r.last_report_at),
     quota: windowsNow(await familyStateOf(ctx), ctx.now().getTime()),
+    alerts: { firing: Number(r.firing), receivers: await receiverStatus(ctx.db) },
   });
 }

@@ -1,6 +1,8 @@
 import type { Handler } from "../shared/context.ts";
 import { advise } from "./advise.ts";
 import { aggregateDay } from "./aggregateDay.ts";
+import { alerts } from "./alerts.ts";
+import { listAlerts } from "./alerts/list.ts";
 import { dashboard } from "./dashboard.ts";
 import { issueToken, revokeToken } from "./agentToken.ts";
 import { health } from "./health.ts";
@@ -94,6 +96,16 @@ export const handlers = {
     run: quota,
     description: "Each quota window now: used %, observed or estimated, its reset.",
     example: "{}",
+  },
+  alerts: {
+    run: alerts,
+    description: "Evaluate every alert rule now, record what changed and queue its notifications (runner invoke also delivers them).",
+    example: "{}",
+  },
+  listAlerts: {
+    run: listAlerts,
+    description: "The alerts firing now and the latest ones, optionally of one rule and subject; delivery per receiver.",
+    example: '{"rule":"silent_agent"}',
   },
   issueToken: {
     run: issueToken,

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { canonicalTimeZone, isTimeZone } from "./time.ts";
 import { DEFAULT_ADVICE, parseBudgets, parseWeeklyReset, parseWorkHours, type AdviceSettings } from "./advice-settings.ts";
+import { DEFAULT_ALERTS, parseReceivers, parseRuleList, parseThresholds, type AlertSettings } from "./alert-settings.ts";
 
 
 /**
@@ -30,6 +31,8 @@ export interface Config {
   advice: AdviceSettings;
   /** How far apart reports and telemetry may be on a day before it is marked (TELEMETRY_MARGIN_PERCENT). */
   telemetryMarginPercent: number;
+  /** The alerts: rules, their thresholds, receivers (ALERT_*, docs/alerts.md). */
+  alerts: AlertSettings;
 }
 
 export const DURABILITIES = ["normal", "full"] as const;
@@ -97,6 +100,26 @@ const seconds = (name: string) =>
     v.number(),
     v.minValue(1, `${name} must be a whole number of seconds from 1 to 604800`),
     v.maxValue(604800, `${name} must be a whole number of seconds from 1 to 604800`),
+  );
+
+/** A whole number from `min` to `max` (0 typically meaning "never"). */
+const whole = (name: string, min: number, max: number, unit: string) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+$/, `${name} must be a whole number of ${unit} from ${min} to ${max}`),
+    v.transform(Number),
+    v.number(),
+    v.minValue(min, `${name} must be a whole number of ${unit} from ${min} to ${max}`),
+    v.maxValue(max, `${name} must be a whole number of ${unit} from ${min} to ${max}`),
+  );
+const factor = (name: string) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+(\.\d+)?$/, `${name} must be a number from 1.5 to 1000`),
+    v.transform(Number),
+    v.number(),
+    v.minValue(1.5, `${name} must be a number from 1.5 to 1000`),
+    v.maxValue(1000, `${name} must be a number from 1.5 to 1000`),
   );
 
 /** A setting whose text a parser of advice-settings.ts turns into a value or a message. */
@@ -184,6 +207,14 @@ function envSchema(machineZone: () => string) {
       ),
       String(DEFAULT_TELEMETRY_MARGIN_PERCENT),
     ),
+    ALERT_RECEIVERS: v.optional(parsed("ALERT_RECEIVERS", parseReceivers), ""),
+    ALERT_OFF: v.optional(parsed("ALERT_OFF", parseRuleList), ""),
+    ALERT_EVERY: v.optional(whole("ALERT_EVERY", 5, 3600, "seconds"), String(DEFAULT_ALERTS.everySeconds)),
+    ALERT_REMIND: v.optional(whole("ALERT_REMIND", 0, 604800, "seconds"), String(DEFAULT_ALERTS.remindSeconds)),
+    ALERT_SILENT_FACTOR: v.optional(factor("ALERT_SILENT_FACTOR"), String(DEFAULT_ALERTS.silentFactor)),
+    ALERT_USAGE_FACTOR: v.optional(factor("ALERT_USAGE_FACTOR"), String(DEFAULT_ALERTS.usageFactor)),
+    ALERT_WINDOW_THRESHOLDS: v.optional(parsed("ALERT_WINDOW_THRESHOLDS", parseThresholds), DEFAULT_ALERTS.windowThresholds.join(",")),
+    ALERT_SPOOL_AGE: v.optional(whole("ALERT_SPOOL_AGE", 1, 86400, "seconds"), String(DEFAULT_ALERTS.spoolAgeSeconds)),
   });
 }
 
@@ -201,8 +232,8 @@ export function parseConfig(env: Record<string, string | undefined>, machineZone
     const issue = parsed.issues[0]!;
     const name = issue.path?.[0]?.key;
     const message = issue.message.startsWith(String(name)) ? issue.message : `${String(name)}: ${issue.message}`;
-    // The URL may carry credentials: never repeat it.
-    const got = name === "DATABASE_URL" ? "" : ` (got ${JSON.stringify(String(present[String(name)] ?? ""))})`;
+    // The URLs may carry credentials: never repeat them.
+    const got = name === "DATABASE_URL" || name === "ALERT_RECEIVERS" ? "" : ` (got ${JSON.stringify(String(present[String(name)] ?? ""))})`;
     return { ok: false, message: `Invalid setting: ${message}${got}` };
   }
   const e = parsed.output;
@@ -238,6 +269,16 @@ export function parseConfig(env: Record<string, string | undefined>, machineZone
         weeklyReset: e.QUOTA_WEEKLY_RESET,
       },
       telemetryMarginPercent: e.TELEMETRY_MARGIN_PERCENT,
+      alerts: {
+        off: e.ALERT_OFF,
+        everySeconds: e.ALERT_EVERY,
+        remindSeconds: e.ALERT_REMIND,
+        silentFactor: e.ALERT_SILENT_FACTOR,
+        usageFactor: e.ALERT_USAGE_FACTOR,
+        windowThresholds: e.ALERT_WINDOW_THRESHOLDS,
+        spoolAgeSeconds: e.ALERT_SPOOL_AGE,
+        receivers: e.ALERT_RECEIVERS,
+      },
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Db } from "./libsql.ts";
 import type { AdviceSettings } from "./advice-settings.ts";
+import type { AlertSettings } from "./alert-settings.ts";
 
 export type { Db };
 
@@ -13,6 +14,8 @@ export interface HandlerConfig {
   advice?: AdviceSettings;
   /** TELEMETRY_MARGIN_PERCENT: DEFAULT_TELEMETRY_MARGIN_PERCENT (shared/config.ts) when absent. */
   telemetryMarginPercent?: number;
+  /** The alerts' rules and receivers; DEFAULT_ALERTS when absent. */
+  alerts?: AlertSettings;
 }
 
 /**

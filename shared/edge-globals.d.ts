@@ -16,4 +16,11 @@ declare function btoa(data: string): string;
 declare class URL {
   constructor(url: string, base?: string);
   readonly hostname: string;
+  readonly host: string;
+  readonly href: string;
+  readonly protocol: string;
+  readonly username: string;
+  readonly password: string;
+  readonly pathname: string;
+  readonly searchParams: { keys(): IterableIterator<string> };
 }

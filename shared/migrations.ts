@@ -1,6 +1,6 @@
 import type { Transaction } from "./libsql.ts";
 import type { Db } from "./context.ts";
-import { CLOSED_DAYS_SCHEMA, FAIR_SHARE_COLUMNS, INCREMENTS_EVENT_INDEX, INDEXES, QUOTA_SCHEMA, TABLES, TELEMETRY_SCHEMA, TOKEN_CLASS_COLUMNS, type TableSpec } from "./schema.ts";
+import { ALERTS_SCHEMA, CLOSED_DAYS_SCHEMA, FAIR_SHARE_COLUMNS, INCREMENTS_EVENT_INDEX, INDEXES, QUOTA_SCHEMA, TABLES, TELEMETRY_SCHEMA, TOKEN_CLASS_COLUMNS, type TableSpec } from "./schema.ts";
 
 /**
  * Versioned schema changes, applied in order at start by every process
@@ -64,6 +64,13 @@ export const MIGRATIONS: Migration[] = [
     name: "reports carry their token classes and model (input, output, cache creation, cache read)",
     async up(tx) {
       await addMissingColumns(tx, "resource_share_increments", TOKEN_CLASS_COLUMNS);
+    },
+  },
+  {
+    version: 7,
+    name: "alerts: their episodes, the outbox of their notifications, each agent's largest report",
+    async up(tx) {
+      for (const sql of ALERTS_SCHEMA) await tx.execute(sql);
     },
   },
   {

@@ -164,6 +164,59 @@ export const TOKEN_CLASS_COLUMNS: [string, string][] = [
 ];
 
 /**
+ * Migration 7: the alerts. `alerts` has one row per episode of a rule firing
+ * for a subject (an agent, a window, "service"): firing until resolved, then
+ * kept as history. At most one firing row per rule and subject. `level`
+ * orders escalations within an episode (a window's threshold), `period` ties
+ * it to a window's period. `alert_outbox` holds each notification for each
+ * receiver, written in the same transaction as the change it tells of, and
+ * marked once delivered (or refused by the receiver): a restart neither
+ * loses one nor sends one twice. `alert_marks` remembers, per agent, the
+ * largest report older than an hour, and `alert_state` up to which instant
+ * (timestamp_ms) reports were looked at for it.
+ */
+export const ALERTS_SCHEMA: string[] = [
+  `CREATE TABLE IF NOT EXISTS alerts (
+  id INTEGER PRIMARY KEY,
+  rule TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+  since TEXT NOT NULL,
+  resolved_at TEXT,
+  summary TEXT NOT NULL,
+  details TEXT NOT NULL,
+  level REAL NOT NULL DEFAULT 0,
+  period TEXT NOT NULL DEFAULT '',
+  last_notified TEXT
+)`,
+  "CREATE UNIQUE INDEX IF NOT EXISTS alerts_firing ON alerts (rule, subject) WHERE state = 'firing'",
+  "CREATE INDEX IF NOT EXISTS alerts_since ON alerts (since)",
+  `CREATE TABLE IF NOT EXISTS alert_outbox (
+  id INTEGER PRIMARY KEY,
+  alert_id INTEGER NOT NULL REFERENCES alerts (id),
+  event TEXT NOT NULL CHECK (event IN ('firing', 'reminder', 'resolved')),
+  receiver TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  delivered_at TEXT,
+  refused_at TEXT,
+  last_error TEXT
+)`,
+  "CREATE INDEX IF NOT EXISTS alert_outbox_pending ON alert_outbox (next_attempt_at) WHERE delivered_at IS NULL AND refused_at IS NULL",
+  `CREATE TABLE IF NOT EXISTS alert_marks (
+  claude_name TEXT PRIMARY KEY,
+  largest_report INTEGER NOT NULL,
+  reports INTEGER NOT NULL
+)`,
+  `CREATE TABLE IF NOT EXISTS alert_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  marked_through_ms INTEGER NOT NULL
+)`,
+  "INSERT OR IGNORE INTO alert_state (id, marked_through_ms) VALUES (1, 0)",
+];
+
+/**
  * Migration 8: Claude Code's own telemetry (OTLP metrics), a second source
  * kept apart from the reports so that nothing is counted twice.
  * `telemetry_points` holds one row per data point that added something: its

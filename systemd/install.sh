@@ -2,7 +2,7 @@
 # Installs the Resource-Share services: renders the unit templates beside
 # this script for an install directory, user and group, creates what is
 # missing (group, user, data directory, settings file), then enables and
-# starts the webhook, the viewer and the daily timer.
+# starts the webhook, the viewer, the daily timer and the alerts timer.
 #
 #   sudo systemd/install.sh [options]          install, enable, start
 #   sudo systemd/install.sh --uninstall        stop, disable, remove the units (keeps data, user, settings)
@@ -23,8 +23,8 @@ set -euo pipefail
 shopt -u patsub_replacement 2>/dev/null || true
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-UNITS=(resource-share-server.service resource-share-web.service resource-share-daily-aggregate.service resource-share-daily-aggregate.timer)
-STARTED=(resource-share-server.service resource-share-web.service resource-share-daily-aggregate.timer)
+UNITS=(resource-share-server.service resource-share-web.service resource-share-daily-aggregate.service resource-share-daily-aggregate.timer resource-share-alerts.service resource-share-alerts.timer)
+STARTED=(resource-share-server.service resource-share-web.service resource-share-daily-aggregate.timer resource-share-alerts.timer)
 UNIT_DIR=/etc/systemd/system
 # The reporter runs as each agent's own user: a user unit, for every user, enabled by each (docs/reporter.md).
 USER_UNITS=(resource-share-reporter@.service)
@@ -179,6 +179,8 @@ PORT=8765
 WEB_HOST=127.0.0.1
 WEB_PORT=8082
 LOG_LEVEL=info
+# Where alerts go: comma-separated shape=url, shape alertmanager, ntfy, discord or slack (docs/alerts.md).
+ALERT_RECEIVERS=
 SETTINGS
   chgrp "$group" "$env_file"
   echo "Wrote settings to $env_file"
@@ -191,5 +193,5 @@ systemctl enable "${STARTED[@]}"
 systemctl restart "${STARTED[@]}"
 echo "Installed and started: ${STARTED[*]}"
 echo "$zone_note"
-echo "Check: systemctl status resource-share-server; systemctl list-timers resource-share-daily-aggregate.timer"
+echo "Check: systemctl status resource-share-server; systemctl list-timers resource-share-daily-aggregate.timer resource-share-alerts.timer"
 echo "Each agent's user, to report its Claude Code tokens: systemctl --user enable --now resource-share-reporter@AGENT-NAME (see docs/reporter.md)"

@@ -33,6 +33,11 @@ export const COMMANDS: Record<string, Command> = {
     summary: ["close every day not closed yet, or with late reports, up to yesterday", "(the daily timer's command; same as invoke aggregateDay '{}')"],
     run: async (config) => (await import("./invoke.ts")).invoke(config, "aggregateDay", "{}"),
   },
+  alerts: {
+    usage: "alerts",
+    summary: ["evaluate the alerts once and deliver what is due (the alerts timer's command;", "same as invoke alerts '{}'); ALERT_RECEIVERS says where"],
+    run: async (config) => (await import("./invoke.ts")).invoke(config, "alerts", "{}"),
+  },
   web: {
     usage: "web",
     summary: ["the viewer only, read-only (resource-share-web.service)"],

@@ -1,6 +1,8 @@
 import { handlers, isHandlerName, type HandlerEntry } from "../../functions/index.ts";
 import type { Config } from "../../shared/config.ts";
-import type { Failure } from "../../shared/result.ts";
+import type { Db } from "../../shared/context.ts";
+import { ok, type Failure, type Result } from "../../shared/result.ts";
+import { createLogger } from "../platform/log.ts";
 import { openConfigured } from "../platform/database.ts";
 import { handlerConfig } from "../platform/environment.ts";
 import { isUnavailable } from "../platform/libsql-client.ts";
@@ -58,12 +60,14 @@ export async function invoke(config: Config, name: string | undefined, json: str
   }
   const database = await openConfigured(config);
   try {
-    const result = await runHandler(name, input, {
-      db: database.db,
-      now: () => new Date(),
-      config: handlerConfig(config),
-      progress: (message) => process.stderr.write(`${name}: ${message}\n`),
-    });
+    const result = name === "alerts" && isEmptyObject(input)
+      ? await evaluateAndDeliver(config, database.db)
+      : await runHandler(name, input, {
+          db: database.db,
+          now: () => new Date(),
+          config: handlerConfig(config),
+          progress: (message) => process.stderr.write(`${name}: ${message}\n`),
+        });
     if (result.ok) {
       const render = format === undefined || format === "json" ? undefined : formats[format];
       process.stdout.write(render ? render(result.value) : `${JSON.stringify(result.value, null, 2)}\n`);
@@ -78,6 +82,22 @@ export async function invoke(config: Config, name: string | undefined, json: str
   } finally {
     database.close();
   }
+}
+
+const isEmptyObject = (x: unknown) => typeof x === "object" && x !== null && !Array.isArray(x) && Object.keys(x).length === 0;
+
+/**
+ * `invoke alerts`: as the schedule does it, evaluation then delivery of what
+ * is due, the webhook's spool state asked of its /health. Delivery's log
+ * lines go to stderr; its counts join the handler's result.
+ */
+async function evaluateAndDeliver(config: Config, db: Db): Promise<Result<unknown>> {
+  const { alertsCycle, serviceFactsFromWebhook } = await import("../alerts/cycle.ts");
+  const service = await serviceFactsFromWebhook(config);
+  const log = createLogger(config.logLevel, { withTime: false, out: process.stderr });
+  const { evaluation, delivery } = await alertsCycle(db, config, log, service ? { service } : {});
+  log.flush();
+  return evaluation.ok ? ok({ ...evaluation.value, service_rules: service ? "evaluated" : "skipped: the webhook's /health did not answer", delivery }) : evaluation;
 }
 
 /** Prints the failure's JSON body on stdout and a line for a person on stderr; returns its exit code. */

@@ -7,16 +7,18 @@ import { EXIT_FAULT, EXIT_REFUSED } from "../platform/outcome.ts";
 import { openWhenFree } from "../webhook/open-when-free.ts";
 
 /**
- * `start` (webhook, viewer and the daily catch-up in one process) and
+ * `start` (webhook, viewer, the daily catch-up and the alerts in one process) and
  * `serve` (the webhook alone, as its systemd unit runs it). Keeps running
  * until a signal stops it.
  */
 export async function startServices(config: Config, command: "start" | "serve"): Promise<undefined> {
   await checkListenAddresses(config, command === "start" ? ["HOST", "WEB_HOST"] : ["HOST"]);
   // Loaded together, before anything starts: start-up does not pause halfway to compile the viewer.
-  const [{ startWebhook, webhookTimeoutMs }, { scheduleDailyCatchUp }, web] = await Promise.all([
+  const [{ startWebhook, webhookTimeoutMs }, { scheduleDailyCatchUp }, { scheduleAlerts }, { serviceFacts }, web] = await Promise.all([
     import("../webhook/start.ts"),
     import("../schedules/daily-catch-up.ts"),
+    import("../schedules/alerts.ts"),
+    import("../alerts/cycle.ts"),
     command === "start" ? import("../viewer/start.ts") : undefined,
   ]);
   const log = loggerFor(config);
@@ -25,13 +27,18 @@ export async function startServices(config: Config, command: "start" | "serve"):
   const servers = [webhook.server];
   let viewer: { server: ServerType; close: () => void } | undefined;
   let stopDaily = () => {};
+  let stopAlerts = () => {};
   // The viewer and the daily catch-up need the schema up to date: on a
   // database locked at start they follow once the lock is released.
   const rest = async () => {
     viewer = web ? await web.startViewer(config, log) : undefined;
     if (viewer) servers.push(viewer.server);
     // Under systemd the timer closes days; `start` stands alone.
-    if (command === "start") stopDaily = scheduleDailyCatchUp(config, database, log);
+    if (command === "start") {
+      stopDaily = scheduleDailyCatchUp(config, database, log);
+      // The alerts read the webhook's write path from memory: it is this process's.
+      stopAlerts = scheduleAlerts(config, database, log, () => serviceFacts(webhook.spool()));
+    }
   };
   if (!locked) await rest();
   else {
@@ -43,7 +50,7 @@ export async function startServices(config: Config, command: "start" | "serve"):
     });
   }
   // Registered last: a SIGTERM after the first log line always finds them.
-  stopOnSignals(log, servers, [() => stopDaily(), webhook.close, () => viewer?.close(), () => database.close()]);
+  stopOnSignals(log, servers, [() => stopDaily(), () => stopAlerts(), webhook.close, () => viewer?.close(), () => database.close()]);
   return undefined;
 }
 

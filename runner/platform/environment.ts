@@ -70,4 +70,5 @@ export const handlerConfig = (config: Config): HandlerConfig => ({
   replayWindowDays: config.replayWindowDays,
   advice: config.advice,
   telemetryMarginPercent: config.telemetryMarginPercent,
+  alerts: config.alerts,
 });

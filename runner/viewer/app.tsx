@@ -4,6 +4,7 @@ import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { Logger } from "../platform/log.ts";
+import { registerAlerts } from "./alerts.tsx";
 import { registerDaily } from "./daily.tsx";
 import { registerDashboard } from "./dashboard.tsx";
 import type { ViewerDeps } from "./deps.ts";
@@ -59,6 +60,7 @@ export function createViewerApp(deps: ViewerDeps, log: Logger): Hono {
   registerFairShare(app, deps);
   registerReports(app, deps);
   registerTelemetry(app, deps);
+  registerAlerts(app, deps);
   registerQuery(app, deps);
 
   app.notFound((c) =>

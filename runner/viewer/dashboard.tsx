@@ -6,6 +6,7 @@ import { DailyCharts, HourlyChart, Legend } from "./charts.tsx";
 import type { ViewerDeps } from "./deps.ts";
 import { localTime, percent, span, tokens, usd } from "./format.ts";
 import { Page } from "./layout.tsx";
+import { FiringBanner, firingCount } from "./alerts.tsx";
 import { runHandler } from "../platform/run-handler.ts";
 
 /**
@@ -96,9 +97,11 @@ export function registerDashboard(app: Hono, deps: ViewerDeps): void {
     if (!result.ok) throw new Error(result.error.message);
     const data = result.value;
     const now = Date.parse(data.generated_at);
+    const firing = await firingCount(deps.db);
     const silent = data.agents.filter((a) => a.last_report_ms !== null && now - a.last_report_ms >= SILENT_AFTER_MS);
     return c.html(
       <Page title="Dashboard" timeZone={tz} loggedIn={deps.access.enabled}>
+        <FiringBanner count={firing} />
         <h1>Where the shared budget goes</h1>
         <p class="muted">
           Today is {data.today} in {tz}; figures as of {localTime(now, tz)}. Reload the page for newer figures.

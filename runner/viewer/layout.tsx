@@ -32,6 +32,7 @@ export function Page({ title, timeZone, loggedIn, children }: PageOptions) {
             <a href="/reports/week">Reports</a>
             <a href="/fair-share">Fair share</a>
             <a href="/telemetry">Telemetry</a>
+            <a href="/alerts">Alerts</a>
             <a href="/query">SQL</a>
             {loggedIn ? (
               <form method="post" action="/logout">

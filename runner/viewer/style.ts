@@ -30,6 +30,8 @@ tbody tr:nth-child(even) { background:#fafbfc; }
 tfoot td { font-weight:600; background:var(--panel); }
 .null { color:var(--muted); font-style:italic; }
 .silent { display:inline-block; padding:0 .4rem; border-radius:4px; background:var(--warn-bg); color:var(--warn); font-weight:600; }
+.firing { display:inline-block; padding:0 .4rem; border-radius:4px; background:#fdecec; color:var(--bad); font-weight:600; }
+.alert-banner { padding:.6rem .8rem; border-left:4px solid var(--bad); background:#fdecec; color:var(--bad); margin:.8rem 0; font-weight:600; }
 .error { padding:.6rem .8rem; border-left:4px solid var(--bad); background:#fdecec; color:var(--bad); margin:.8rem 0; }
 .note { padding:.5rem .8rem; border-left:4px solid var(--line); background:var(--panel); margin:.8rem 0; }
 form.filters { display:flex; flex-wrap:wrap; gap:.5rem .8rem; align-items:flex-end; margin:.5rem 0 1rem; }

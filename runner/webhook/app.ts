@@ -152,6 +152,16 @@ export function createWebhookApp({
     return answer(c, "queryDaily", input, ctx());
   });
 
+  // The alerts as they stand; filters as the viewer's page has them.
+  app.get("/resource/alerts", (c) => {
+    const input: Record<string, string> = {};
+    for (const key of ["rule", "subject"]) {
+      const value = c.req.query(key);
+      if (value !== undefined && value !== "") input[key] = value;
+    }
+    return answer(c, "listAlerts", input, ctx());
+  });
+
   app.get("/health", async (c) => {
     const spool = store.status();
     const gone = checkDatabase();

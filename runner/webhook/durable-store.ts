@@ -11,6 +11,10 @@ export interface SpoolStatus {
   /** Reports acknowledged but not yet in the database. */
   backlog: number;
   file: string;
+  /** When the oldest report waiting in the spool was put there (ISO); null while it is empty. For the alerts. */
+  since: string | null;
+  /** Since when the database has refused this process's writes (ISO); null while it takes them. */
+  refused_since: string | null;
 }
 
 export interface DurableStore {
@@ -78,6 +82,11 @@ export function durableStore(
   let draining = false;
   let stopping = false;
   let loop: Promise<void> = Promise.resolve();
+  // What the alerts read (spool_backlog, database_unwritable): an earlier
+  // run's leftovers count from this start, the age of their file unknown.
+  let spooledSince: number | null = spool.busy ? Date.now() : null;
+  let refusedSince: number | null = null;
+  const refused = () => (refusedSince ??= Date.now());
   // Ends the loop's current wait early (stop).
   let wake = () => {};
   const sleep = (ms: number) =>
@@ -98,13 +107,17 @@ export function durableStore(
     const rows = mayCommitAfterFailure ? withEventIds(given) : given;
     if (!spool.busy && writable) {
       try {
-        return await write(rows);
+        const stored = await write(rows);
+        refusedSince = null;
+        return stored;
       } catch (err) {
         if (!isUnavailable(err)) throw err;
+        refused();
         if (!spool.busy)
           log.warn(`the database cannot take writes (${(err as Error).message}); keeping reports in the spool file ${spool.path} until it can`);
       }
     }
+    if (!spool.busy) spooledSince = Date.now();
     await spool.append(rows);
     resume();
     return "spooled";
@@ -143,6 +156,7 @@ export function durableStore(
           return false;
         });
         if (emptied) {
+          spooledSince = null;
           log.info(`spool applied: ${applied} reports written to the database after ${((Date.now() - started) / 1000).toFixed(1)} s; writing directly again`);
           return;
         }
@@ -156,10 +170,12 @@ export function durableStore(
       try {
         await storeIncrements(db, chunk.flatMap((e) => e.rows));
         spool.applied(count);
+        refusedSince = null;
         applied += rows;
         wait = FIRST_PROBE_MS;
       } catch (err) {
         if (isUnavailable(err)) {
+          refused();
           await sleep(wait);
           wait = Math.min(wait * 2, MAX_PROBE_MS);
           continue;
@@ -201,6 +217,12 @@ export function durableStore(
     store,
     resume,
     stop,
-    status: () => ({ mode: spool.busy || !writable ? "spooling" : "direct", backlog: spool.backlog, file: spool.path }),
+    status: () => ({
+      mode: spool.busy || !writable ? "spooling" : "direct",
+      backlog: spool.backlog,
+      file: spool.path,
+      since: spooledSince === null ? null : new Date(spooledSince).toISOString(),
+      refused_since: refusedSince === null ? null : new Date(refusedSince).toISOString(),
+    }),
   };
 }

@@ -7,7 +7,7 @@ import type { Database } from "../platform/libsql-client.ts";
 import { tokensRequired } from "./auth.ts";
 import { showUrl } from "../platform/addresses.ts";
 import { filePath, watchDatabaseFile } from "../platform/database.ts";
-import { durableStore } from "./durable-store.ts";
+import { durableStore, type SpoolStatus } from "./durable-store.ts";
 import { handlerConfig } from "../platform/environment.ts";
 import { openFileConnection, WEBHOOK_CACHE_KIB, WEBHOOK_WAL_AUTOCHECKPOINT, type FileConnection } from "../platform/file-connection.ts";
 import { groupStore } from "./group-commit.ts";
@@ -46,12 +46,12 @@ export async function startWebhook(
   database: Database,
   log: Logger,
   options: WebhookStartOptions = {},
-): Promise<{ server: ServerType; close: () => Promise<void> }> {
-  const { app, close, requireTokens } = buildWebhook(config, database, log, options);
+): Promise<{ server: ServerType; close: () => Promise<void>; spool: () => SpoolStatus }> {
+  const { app, close, requireTokens, spool } = buildWebhook(config, database, log, options);
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
   const port = await listening(server, "webhook", config.host, config.port);
   log.info(`webhook listening on http://${config.host}:${port} (database ${showUrl(config.databaseUrl)}, days in ${config.timeZone}${requireTokens ? "; writes need an agent token" : ""})`);
-  return { server, close };
+  return { server, close, spool };
 }
 
 /**
@@ -66,7 +66,7 @@ export function buildWebhook(
   database: Database,
   log: Logger,
   { ready, syncWal }: WebhookStartOptions = {},
-): { app: Hono; close: () => Promise<void>; requireTokens: boolean } {
+): { app: Hono; close: () => Promise<void>; requireTokens: boolean; spool: () => SpoolStatus } {
   const spool = new Spool(spoolPathFor(config.databaseUrl, config.spoolDir));
   const left = spool.load();
   if (left.unreadable > 0)
@@ -97,6 +97,7 @@ export function buildWebhook(
   return {
     app,
     requireTokens,
+    spool: store.status,
     close: async () => {
       // The spool's loop first: once the connection is closed, a write it
       // attempted would fail as a refusal and set entries aside.

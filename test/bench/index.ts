@@ -4,6 +4,7 @@ import { cpus, loadavg, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../support/process.ts";
 import { benchAggregate, type AggregateResults } from "./aggregate.ts";
+import { alertsFigures, benchAlerts } from "./alerts.ts";
 import { median } from "./median.ts";
 import { makeHistory } from "./history.ts";
 import { benchIngest } from "./ingest.ts";
@@ -35,7 +36,7 @@ const FULL: Mode = { name: "full", ingestSeconds: 20, ingestRounds: 3, warmupSec
 const AGENTS = 20;
 const TIME_ZONE = "Europe/Berlin";
 
-const PARTS = ["ingest", "aggregate", "viewer", "reports", "reporter", "telemetry"] as const;
+const PARTS = ["ingest", "aggregate", "viewer", "reports", "alerts", "reporter", "telemetry"] as const;
 type Part = (typeof PARTS)[number];
 
 function parseArgs(argv: string[]): { mode: Mode; seed: number; only: Set<Part> } {
@@ -102,6 +103,13 @@ async function main(): Promise<void> {
       const viewer = await benchViewer(history, TIME_ZONE, mode.exportDays, log);
       raw.viewer = viewer;
       figures.push(...viewerFigures(viewer, history.rows));
+    }
+
+    if (only.has("alerts")) {
+      log(`\nalerts (every rule, 50 agents, ${mode.historyDays} days):`);
+      const alerts = await benchAlerts(seed, mode.historyDays, TIME_ZONE, log);
+      raw.alerts = alerts;
+      figures.push(...alertsFigures(alerts));
     }
 
     if (only.has("reports")) {

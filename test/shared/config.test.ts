@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_ADVICE } from "../../shared/advice-settings.ts";
+import { DEFAULT_ALERTS } from "../../shared/alert-settings.ts";
 import { DEFAULT_DATABASE_URL, parseConfig } from "../../shared/config.ts";
 
 const ZONE = "Europe/London";
@@ -25,6 +26,7 @@ describe("parseConfig", () => {
         durability: "normal",
         advice: DEFAULT_ADVICE,
         telemetryMarginPercent: 5,
+        alerts: DEFAULT_ALERTS,
       },
     });
     expect(DEFAULT_DATABASE_URL).toBe("file:data/resource_tracking.db");
@@ -71,6 +73,14 @@ describe("parseConfig", () => {
         QUOTA_BUDGETS: "seven_day=200000000, five_hour=$20.5",
         QUOTA_WEEKLY_RESET: "Thu 18:00",
         TELEMETRY_MARGIN_PERCENT: "12.5",
+        ALERT_RECEIVERS: "ntfy=https://ntfy.sh/family",
+        ALERT_OFF: "unusual_report",
+        ALERT_EVERY: "30",
+        ALERT_REMIND: "0",
+        ALERT_SILENT_FACTOR: "5",
+        ALERT_USAGE_FACTOR: "10",
+        ALERT_WINDOW_THRESHOLDS: "90,80",
+        ALERT_SPOOL_AGE: "600",
         UNRELATED: "ignored",
       },
       machineZone,
@@ -104,6 +114,16 @@ describe("parseConfig", () => {
           weeklyReset: { weekday: 4, minutes: 1080 },
         },
         telemetryMarginPercent: 12.5,
+        alerts: {
+          off: ["unusual_report"],
+          everySeconds: 30,
+          remindSeconds: 0,
+          silentFactor: 5,
+          usageFactor: 10,
+          windowThresholds: [80, 90],
+          spoolAgeSeconds: 600,
+          receivers: [{ shape: "ntfy", url: "https://ntfy.sh/family", key: "ntfy=https://ntfy.sh/family" }],
+        },
       },
     });
   });
@@ -203,5 +223,36 @@ describe("parseConfig", () => {
     if (parsed.ok) return;
     expect(parsed.message).not.toContain("tok-xyz");
     expect(parsed.message).not.toContain("pw-xyz");
+  });
+
+  it("reads alert receivers as shape=url, each named by its URL with the secrets masked", () => {
+    const parsed = parseConfig({
+      ALERT_RECEIVERS: "alertmanager=http://am.local:9093/api/v2/alerts, ntfy=https://ntfy.sh/family?auth=tok3n,discord=https://discord.com/api/webhooks/123/d1sc,slack=https://u:p4ss@hooks.slack.com/services/T1/B2/sl4ck",
+    }, machineZone);
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.config.alerts.receivers.map((r) => r.key)).toEqual([
+      "alertmanager=http://am.local:9093/api/v2/alerts",
+      "ntfy=https://ntfy.sh/family?auth=***",
+      "discord=https://discord.com/api/webhooks/123/***",
+      "slack=https://***@hooks.slack.com/services/T1/B2/***",
+    ]);
+    expect(parsed.config.alerts.receivers[3]!.url).toBe("https://u:p4ss@hooks.slack.com/services/T1/B2/sl4ck");
+  });
+
+  it("refuses a bad alert setting naming the variable, and never repeats a receiver's URL", () => {
+    const bad = (env: Record<string, string>) => {
+      const parsed = parseConfig(env, machineZone);
+      return parsed.ok ? "accepted" : parsed.message;
+    };
+    expect(bad({ ALERT_RECEIVERS: "teams=https://example.org/s3cret" })).toBe(
+      'Invalid setting: ALERT_RECEIVERS item 1 must be shape=url with shape one of alertmanager, ntfy, discord, slack (got the shape "teams")',
+    );
+    expect(bad({ ALERT_RECEIVERS: "slack=hooks.slack.com/services/s3cret" })).toBe(
+      'Invalid setting: ALERT_RECEIVERS item 1 (slack) has no valid URL after "=": write it in full, e.g. slack=https://example.org/...',
+    );
+    expect(bad({ ALERT_OFF: "silent_agent,sleepy" })).toMatch(/^Invalid setting: ALERT_OFF names no rule "sleepy": use "all" or a comma-separated list of silent_agent, /);
+    expect(bad({ ALERT_WINDOW_THRESHOLDS: "50,150" })).toMatch(/^Invalid setting: ALERT_WINDOW_THRESHOLDS must be "off" or a comma-separated list of percentages/);
+    expect(bad({ ALERT_REMIND: "soon" })).toBe('Invalid setting: ALERT_REMIND must be a whole number of seconds from 0 to 604800 (got "soon")');
+    expect(bad({ ALERT_SILENT_FACTOR: "1" })).toBe('Invalid setting: ALERT_SILENT_FACTOR must be a number from 1.5 to 1000 (got "1")');
   });
 });

@@ -11,6 +11,8 @@ const UNITS = [
   "resource-share-web.service",
   "resource-share-daily-aggregate.service",
   "resource-share-daily-aggregate.timer",
+  "resource-share-alerts.service",
+  "resource-share-alerts.timer",
 ];
 
 function render(...options: string[]): { dir: string; unit: (name: string) => string } {
@@ -27,6 +29,7 @@ const COMMANDS: Record<string, string> = {
   "resource-share-server.service": "--max-semi-space-size=4 --import tsx runner/index.ts serve",
   "resource-share-web.service": "--max-semi-space-size=4 --import tsx runner/index.ts web",
   "resource-share-daily-aggregate.service": "--import tsx runner/index.ts aggregate",
+  "resource-share-alerts.service": "--import tsx runner/index.ts alerts",
 };
 
 describe("systemd units", () => {
@@ -51,6 +54,8 @@ describe("systemd units", () => {
     expect(setting(unit("resource-share-daily-aggregate.service"), "Type")).toBe("oneshot");
     const timer = unit("resource-share-daily-aggregate.timer");
     expect([setting(timer, "OnCalendar"), setting(timer, "Persistent")]).toEqual(["*-*-* 00:00:00 Europe/London", "true"]);
+    expect(setting(unit("resource-share-alerts.service"), "Type")).toBe("oneshot");
+    expect([setting(unit("resource-share-alerts.timer"), "OnUnitActiveSec"), setting(unit("resource-share-alerts.timer"), "Unit")]).toEqual(["1min", "resource-share-alerts.service"]);
   });
 
   /** install.sh --render-only into a directory that does not exist yet, with a settings file of its own. */

@@ -34,11 +34,14 @@ describe("webhook while sqlite3 holds the write lock", () => {
     let stop = false;
     const backlogSeen: number[] = [];
     const viewerAnswers: number[] = [];
+    // What the alerts read: since when reports wait, since when writes are refused.
+    const sinceSeen: { since: string | null; refused_since: string | null }[] = [];
     const watcher = (async () => {
       while (!stop) {
         const h = await health(server.url);
         if (locked) {
           backlogSeen.push(h.spool.backlog);
+          if (h.spool.backlog > 0) sinceSeen.push({ since: h.spool.since, refused_since: h.spool.refused_since });
           // The viewer keeps serving reads while the webhook spools.
           for (const page of ["/", "/tables/resource_share_increments"]) viewerAnswers.push((await fetch(`${viewer.url}${page}`)).status);
         }
@@ -78,7 +81,13 @@ describe("webhook while sqlite3 holds the write lock", () => {
 
     // The spool drains by itself once the lock is gone.
     for (let i = 0; i < 100 && (await health(server.url)).spool.backlog > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    expect((await health(server.url)).spool).toMatchObject({ mode: "direct", backlog: 0 });
+    expect((await health(server.url)).spool).toMatchObject({ mode: "direct", backlog: 0, since: null, refused_since: null });
+    // While it spooled, both instants were told, and stayed put (the oldest report, the first refusal).
+    expect(sinceSeen.length).toBeGreaterThan(0);
+    expect(new Set(sinceSeen.map((s) => s.since)).size).toBe(1);
+    expect(new Set(sinceSeen.map((s) => s.refused_since)).size).toBe(1);
+    expect(sinceSeen[0]!.since).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(sinceSeen[0]!.refused_since).toMatch(/^\d{4}-\d{2}-\d{2}T/);
 
     const counts = countsByTokens(path);
     const acked = acknowledged(attempts);
