@@ -1,5 +1,6 @@
 import type { Client, IntMode, TransactionMode } from "@libsql/client";
 import type { Db } from "../../shared/context.ts";
+import { createTurns } from "./connection-turns.ts";
 import { readOnlyDb } from "./read-only-db.ts";
 
 export interface DatabaseOptions {
@@ -91,20 +92,43 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       if (isBusy(err)) await recover().catch(() => undefined);
       throw err;
     });
+  // A server gives each transaction a stream of its own; a file has one connection, taken in turns.
+  const turns = isFile ? createTurns(busyTimeoutMs) : undefined;
+  const inTurn = async <T>(call: () => Promise<T>): Promise<T> => {
+    const end = await turns?.take();
+    try {
+      return await call();
+    } finally {
+      end?.();
+    }
+  };
   const db: Db = {
     protocol: client.protocol,
-    execute: ((stmt: never, args?: never) => guard(() => client.execute(stmt, args))) as Client["execute"],
-    batch: (stmts, mode) => guard(() => client.batch(stmts, mode)),
-    transaction: ((mode?: TransactionMode) =>
-      guard(async () => {
-        const tx = await client.transaction(mode);
-        // The poisoned COMMIT shows up here, so guard the transaction's calls too.
-        const inner = { execute: tx.execute.bind(tx), batch: tx.batch.bind(tx), commit: tx.commit.bind(tx) };
-        tx.execute = (stmt) => guard(() => inner.execute(stmt));
-        tx.batch = (stmts) => guard(() => inner.batch(stmts));
-        tx.commit = () => guard(() => inner.commit());
-        return tx;
-      })) as Client["transaction"],
+    execute: ((stmt: never, args?: never) => inTurn(() => guard(() => client.execute(stmt, args)))) as Client["execute"],
+    batch: (stmts, mode) => inTurn(() => guard(() => client.batch(stmts, mode))),
+    transaction: (async (mode?: TransactionMode) => {
+      // The turn lasts until the transaction ends: commit, rollback or close.
+      const end = (await turns?.take()) ?? (() => {});
+      try {
+        return await guard(async () => {
+          const tx = await client.transaction(mode);
+          // The poisoned COMMIT shows up here, so guard the transaction's calls too.
+          const inner = { execute: tx.execute.bind(tx), batch: tx.batch.bind(tx), commit: tx.commit.bind(tx), rollback: tx.rollback.bind(tx), close: tx.close.bind(tx) };
+          tx.execute = (stmt) => guard(() => inner.execute(stmt));
+          tx.batch = (stmts) => guard(() => inner.batch(stmts));
+          tx.commit = () => guard(() => inner.commit()).finally(end);
+          tx.rollback = () => inner.rollback().finally(end);
+          tx.close = () => {
+            inner.close();
+            end();
+          };
+          return tx;
+        });
+      } catch (err) {
+        end();
+        throw err;
+      }
+    }) as Client["transaction"],
   };
   if (options.queryOnly && !isFile) return { client, isFile, recover, db: readOnlyDb(client), close: () => client.close() };
   return { client, isFile, recover, db, close: () => client.close() };
