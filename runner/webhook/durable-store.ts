@@ -29,6 +29,8 @@ export interface DurableStore {
    */
   stop(): Promise<void>;
   status(): SpoolStatus;
+  /** When the oldest report waiting in the spool was received, or undefined when none waits (for the metrics). */
+  oldestWaiting(): string | undefined;
 }
 
 export interface DurableStoreOptions {
@@ -202,5 +204,6 @@ export function durableStore(
     resume,
     stop,
     status: () => ({ mode: spool.busy || !writable ? "spooling" : "direct", backlog: spool.backlog, file: spool.path }),
+    oldestWaiting: () => spool.oldestReceivedAt,
   };
 }
