@@ -90,8 +90,9 @@ export function webhookMetrics(): WebhookMetrics {
 
   const extras: { name: string; gauge: Gauge<string>; read: ExtraGauge["read"] }[] = [];
 
-  /** Sets a gauge from a reading made now, or leaves it empty and says so. */
-  async function readInto(part: string, read: () => Promise<void>): Promise<void> {
+  /** Sets gauges from a reading made now, or leaves them empty (never last scrape's figures) and says so. */
+  async function readInto(part: string, gauges: Gauge<string>[], read: () => Promise<void>): Promise<void> {
+    for (const gauge of gauges) gauge.reset();
     try {
       await read();
       scrapeFailed.set({ part }, 0);
@@ -101,8 +102,6 @@ export function webhookMetrics(): WebhookMetrics {
   }
 
   function setAgents(rows: DayRow[]): void {
-    tokens.reset();
-    cost.reset();
     // The busiest agents keep their own series; a quiet tail shares one.
     const sorted = [...rows].sort((a, b) => b.total_tokens - a.total_tokens || b.total_cost - a.total_cost || (a.claude_name < b.claude_name ? -1 : 1));
     for (const [i, row] of sorted.entries()) {
@@ -116,8 +115,6 @@ export function webhookMetrics(): WebhookMetrics {
   }
 
   function setWindows(windows: WindowNow[]): void {
-    used.reset();
-    estimated.reset();
     for (const w of windows) {
       used.set({ window: w.window }, w.used_percentage);
       estimated.set({ window: w.window }, w.estimated ? 1 : 0);
@@ -132,12 +129,11 @@ export function webhookMetrics(): WebhookMetrics {
     backlog.set(spool.backlog);
     const since = spool.oldestReceivedAt === undefined ? Number.NaN : Date.parse(spool.oldestReceivedAt);
     oldest.set(Number.isNaN(since) ? 0 : Math.max(0, (sources.now().getTime() - since) / 1000));
-    await readInto("agents_today", async () => setAgents(await sources.today()));
-    await readInto("quota_windows", async () => setWindows(await sources.windows()));
+    await readInto("agents_today", [tokens, cost, capped], async () => setAgents(await sources.today()));
+    await readInto("quota_windows", [used, estimated], async () => setWindows(await sources.windows()));
     for (const extra of extras)
-      await readInto(extra.name, async () => {
+      await readInto(extra.name, [extra.gauge], async () => {
         const readings = await extra.read();
-        extra.gauge.reset();
         for (const r of readings) extra.gauge.set(r.labels ?? {}, r.value);
       });
     return { text: await registry.metrics(), contentType: registry.contentType };
