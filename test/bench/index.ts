@@ -7,6 +7,7 @@ import { benchAggregate, type AggregateResults } from "./aggregate.ts";
 import { median } from "./median.ts";
 import { makeHistory } from "./history.ts";
 import { benchIngest } from "./ingest.ts";
+import { benchMetrics, type MetricsResults } from "./metrics.ts";
 import { benchReporter } from "./reporter.ts";
 import { benchViewer, type ViewerResults } from "./viewer.ts";
 import { renderTable, type Figure } from "./table.ts";
@@ -33,18 +34,23 @@ const FULL: Mode = { name: "full", ingestSeconds: 20, ingestRounds: 3, warmupSec
 const AGENTS = 20;
 const TIME_ZONE = "Europe/Berlin";
 
-function parseArgs(argv: string[]): { mode: Mode; seed: number } {
+const PARTS = ["ingest", "metrics", "aggregate", "viewer", "reporter"] as const;
+type Part = (typeof PARTS)[number];
+
+function parseArgs(argv: string[]): { mode: Mode; seed: number; only: Set<Part> } {
   let mode = FULL;
   let seed = 20261128;
+  let only = new Set<Part>(PARTS);
   for (const arg of argv) {
     if (arg === "--quick") mode = QUICK;
     else if (/^--seed=\d+$/.test(arg)) seed = Number(arg.slice("--seed=".length));
+    else if (/^--only=[a-z,]+$/.test(arg) && arg.slice(7).split(",").every((p) => (PARTS as readonly string[]).includes(p))) only = new Set(arg.slice(7).split(",") as Part[]);
     else {
-      process.stderr.write(`Unknown option ${arg}. Use --quick (under a minute) and/or --seed=N.\n`);
+      process.stderr.write(`Unknown option ${arg}. Use --quick (under a minute), --seed=N and/or --only=PART[,PART] (${PARTS.join(", ")}).\n`);
       process.exit(1);
     }
   }
-  return { mode, seed };
+  return { mode, seed, only };
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -63,7 +69,7 @@ function machine() {
 }
 
 async function main(): Promise<void> {
-  const { mode, seed } = parseArgs(process.argv.slice(2));
+  const { mode, seed, only } = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const loadBefore = loadavg();
   const uptimeBefore = uptime();
@@ -71,30 +77,45 @@ async function main(): Promise<void> {
   const raw: Record<string, unknown> = {};
   const scratch = mkdtempSync(join(tmpdir(), "rs-bench-"));
   try {
-    log(`ingest (${mode.ingestRounds} x ${mode.ingestSeconds} s per server and connection count, in turn; figures are medians):`);
-    const ingest = await benchIngest(
-      { seed, seconds: mode.ingestSeconds, rounds: mode.ingestRounds, warmupSeconds: mode.warmupSeconds, databasePath: join(scratch, "ingest.db"), timeZone: TIME_ZONE },
-      log,
-    );
-    raw.ingest = ingest;
-    figures.push(...ingestFigures(ingest));
+    if (only.has("ingest")) {
+      log(`ingest (${mode.ingestRounds} x ${mode.ingestSeconds} s per server and connection count, in turn; figures are medians):`);
+      const ingest = await benchIngest(
+        { seed, seconds: mode.ingestSeconds, rounds: mode.ingestRounds, warmupSeconds: mode.warmupSeconds, databasePath: join(scratch, "ingest.db"), timeZone: TIME_ZONE },
+        log,
+      );
+      raw.ingest = ingest;
+      figures.push(...ingestFigures(ingest));
+    }
 
-    log(`\naggregation (${AGENTS} agents, ${mode.historyDays} days):`);
+    if (only.has("metrics")) {
+      log("\nmetrics (GET /metrics):");
+      const metrics = await benchMetrics(scratch, TIME_ZONE, log);
+      raw.metrics = metrics;
+      figures.push(...metricsFigures(metrics));
+    }
+
+    log(`\nhistory (${AGENTS} agents, ${mode.historyDays} days):`);
     const history = await makeHistory(join(ROOT, "bench-results"), seed, AGENTS, mode.historyDays, TIME_ZONE, log);
     raw.history = { ...history, agents: history.agents.length };
-    const aggregate = await benchAggregate(history, TIME_ZONE, log);
-    raw.aggregate = aggregate;
-    figures.push(...aggregateFigures(aggregate));
+    if (only.has("aggregate")) {
+      const aggregate = await benchAggregate(history, TIME_ZONE, log);
+      raw.aggregate = aggregate;
+      figures.push(...aggregateFigures(aggregate));
+    }
 
-    log("\nviewer:");
-    const viewer = await benchViewer(history, TIME_ZONE, mode.exportDays, log);
-    raw.viewer = viewer;
-    figures.push(...viewerFigures(viewer, history.rows));
+    if (only.has("viewer")) {
+      log("\nviewer:");
+      const viewer = await benchViewer(history, TIME_ZONE, mode.exportDays, log);
+      raw.viewer = viewer;
+      figures.push(...viewerFigures(viewer, history.rows));
+    }
 
-    log("\nreporter (runner report):");
-    const reporter = await benchReporter({ sizeMb: mode.name === "quick" ? 100 : 1000, steadySeconds: mode.name === "quick" ? 20 : 60 }, log);
-    raw.reporter = reporter.raw;
-    figures.push(...reporter.figures);
+    if (only.has("reporter")) {
+      log("\nreporter (runner report):");
+      const reporter = await benchReporter({ sizeMb: mode.name === "quick" ? 100 : 1000, steadySeconds: mode.name === "quick" ? 20 : 60 }, log);
+      raw.reporter = reporter.raw;
+      figures.push(...reporter.figures);
+    }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -185,6 +206,11 @@ function viewerFigures(v: ViewerResults, historyRows: number): Figure[] {
     { name: `viewer CSV export, ${rows}: RSS growth`, value: growth, unit: "MB", reference: "target", referenceValue: 50, ratio: growth / 50, target: "< 50 MB", met: growth < 50 },
     { name: `viewer CSV export, ${rows}: speed`, value: v.export.rows / v.export.seconds, unit: "rows/s", reference: "(info)", referenceValue: Number.NaN, ratio: Number.NaN, target: "(info)", met: null },
   ];
+}
+
+function metricsFigures(r: MetricsResults): Figure[] {
+  const m = median(r.scrapeMs);
+  return [{ name: `GET /metrics, ${r.agents} agents, ${(r.reportsToday / 1e3).toFixed(0)}k reports today`, value: m, unit: "ms", reference: "target", referenceValue: 20, ratio: m / 20, target: "< 20 ms", met: m < 20 }];
 }
 
 main().catch((err: unknown) => {
