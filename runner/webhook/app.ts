@@ -166,12 +166,14 @@ export function createWebhookApp({
   });
 
   // Read at scrape time, apart from the write path: the spool in memory, then today and the windows from the read connection.
+  const scrapeCtx = (): AdviceContext => ({ ...ctx(), familyState: familyState.get });
   app.get("/metrics", metricsAccess, async (c) => {
     const { text, contentType } = await metrics.scrape({
       spool: () => ({ backlog: store.status().backlog, oldestReceivedAt: store.oldestWaiting() }),
       today: async () => unwrap(await runHandler("summary", {}, ctx())).agents,
-      // As GET /resource/quota answers: the state in memory, reloaded (incrementally) when over a second old.
-      windows: async () => unwrap(await runHandler("quota", {}, ctx())).windows,
+      // The state in memory, as the reports' advice sees it (at most a few seconds old): reloading
+      // it here (as GET /resource/quota does) cost a scrape tens of ms, and the event loop with it.
+      windows: async () => unwrap(await runHandler("quota", {}, scrapeCtx())).windows,
       now,
     });
     return c.body(text, 200, { "content-type": contentType });

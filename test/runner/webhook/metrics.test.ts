@@ -76,6 +76,8 @@ describe("GET /metrics", () => {
     expect((await webhook.post("/resource-share/increments", sent)).status).toBe(200);
     const resetsAt = new Date(Date.now() + 3 * 86_400_000).toISOString();
     expect((await webhook.post("/resource-share/quota", { window: "seven_day", used_percentage: 63.5, resets_at: resetsAt })).status).toBe(200);
+    // A scrape reads the family's state in memory without reloading it; a read a person makes reloads it.
+    expect((await webhook.request("/resource/quota")).status).toBe(200);
 
     const { families, text } = await scrape(webhook);
     const tokens = (agent: string, mode: string) => sample(families, "resource_share_agent_tokens_today", { agent, mode });
