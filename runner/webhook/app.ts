@@ -12,7 +12,6 @@ import type { Logger } from "../platform/log.ts";
 import { failureResponse } from "../platform/outcome.ts";
 import { runHandler } from "../platform/run-handler.ts";
 import { webhookMetrics, type WebhookMetrics } from "./metrics.ts";
-import { openApiDocument } from "./openapi.ts";
 import { scrapeAccess } from "./scrape-access.ts";
 import { SpoolUnwritable } from "./spool.ts";
 
@@ -178,8 +177,12 @@ export function createWebhookApp({
     });
     return c.body(text, 200, { "content-type": contentType });
   });
-  const openApi = JSON.stringify(openApiDocument());
-  app.get("/openapi.json", (c) => c.body(openApi, 200, { "content-type": "application/json" }));
+  // Built on first request: the converter stays out of the memory of a webhook nobody asks.
+  let openApi: Promise<string> | undefined;
+  app.get("/openapi.json", async (c) => {
+    openApi ??= import("./openapi.ts").then(({ openApiDocument }) => JSON.stringify(openApiDocument()));
+    return c.body(await openApi, 200, { "content-type": "application/json" });
+  });
 
   app.notFound((c) => failureResponse(c, { code: "not_found", message: `No route ${c.req.method} ${c.req.path}. See the README, section "API".` }));
 

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { CONTENT_TYPE, Counter, Histogram, Series, type Family } from "./exposition.ts";
 import type { DayRow } from "../../functions/daySums.ts";
 import type { WindowNow } from "../../functions/advice/windows.ts";
 import type { FailureCode } from "../../shared/result.ts";
@@ -69,29 +69,33 @@ const MODES = [
 const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
 export function webhookMetrics(): WebhookMetrics {
-  const registry = new Registry();
-  const registers = [registry];
+  const families: Family[] = [];
+  const add = <F extends Family>(family: F): F => {
+    families.push(family);
+    return family;
+  };
 
-  const accepted = new Counter({ name: "resource_share_reports_accepted_total", help: "Reports answered 200 that were new: committed, or durable in the spool. Duplicates are not counted here.", registers });
-  const duplicates = new Counter({ name: "resource_share_reports_duplicate_total", help: "Reports answered 200 that repeated an event id already stored; they changed nothing.", registers });
-  const refused = new Counter({ name: "resource_share_write_requests_refused_total", help: "Write requests (/resource-share/increment and /increments) refused, by failure code (the error field of the reply).", labelNames: ["reason"], registers });
+  const accepted = add(new Counter("resource_share_reports_accepted_total", "Reports answered 200 that were new: committed, or durable in the spool. Duplicates are not counted here."));
+  const duplicates = add(new Counter("resource_share_reports_duplicate_total", "Reports answered 200 that repeated an event id already stored; they changed nothing."));
+  const refused = add(new Series("resource_share_write_requests_refused_total", "Write requests (/resource-share/increment and /increments) refused, by failure code (the error field of the reply).", "counter", ["reason"]));
   // Every reason from the start, so that rate() sees the first refusal of each.
   for (const code of FAILURE_CODES) refused.inc({ reason: code }, 0);
-  const commit = new Histogram({ name: "resource_share_commit_seconds", help: "Time of one group commit of reports to the database (one transaction for the reports of concurrent requests).", buckets: COMMIT_BUCKETS, registers });
+  const commit = add(new Histogram("resource_share_commit_seconds", "Time of one group commit of reports to the database (one transaction for the reports of concurrent requests).", COMMIT_BUCKETS));
 
-  const backlog = new Gauge({ name: "resource_share_spool_backlog_reports", help: "Reports acknowledged but not yet in the database (waiting in the spool).", registers });
-  const oldest = new Gauge({ name: "resource_share_spool_oldest_age_seconds", help: "How long the oldest report in the spool has waited; 0 when the spool is empty.", registers });
-  const tokens = new Gauge({ name: "resource_share_agent_tokens_today", help: `Tokens reported today (local day) per agent and mode; at most ${MAX_AGENT_SERIES} agents, the rest summed as agent="${OTHER_AGENTS}".`, labelNames: ["agent", "mode"], registers });
-  const cost = new Gauge({ name: "resource_share_agent_cost_usd_today", help: `Cost in USD reported today (local day) per agent and mode; at most ${MAX_AGENT_SERIES} agents, the rest summed as agent="${OTHER_AGENTS}".`, labelNames: ["agent", "mode"], registers });
-  const capped = new Gauge({ name: "resource_share_agents_past_series_cap", help: `Agents with usage today that are summed under agent="${OTHER_AGENTS}" (past the cap of ${MAX_AGENT_SERIES}).`, registers });
-  const used = new Gauge({ name: "resource_share_quota_window_used_percent", help: "Each quota window's used % now: the last reading plus the family's usage since (see resource_share_quota_window_estimated).", labelNames: ["window"], registers });
-  const estimated = new Gauge({ name: "resource_share_quota_window_estimated", help: "1 when the window's used % is not a reading as such (usage since the reading added, or a configured budget), else 0.", labelNames: ["window"], registers });
-  const scrapeFailed = new Gauge({ name: "resource_share_metrics_read_failed", help: "1 for each part of this scrape that could not be read from the database (its gauges are left out), else 0.", labelNames: ["part"], registers });
+  const backlog = add(new Series("resource_share_spool_backlog_reports", "Reports acknowledged but not yet in the database (waiting in the spool).", "gauge"));
+  const oldest = add(new Series("resource_share_spool_oldest_age_seconds", "How long the oldest report in the spool has waited; 0 when the spool is empty.", "gauge"));
+  const perAgent = (what: string) => `${what} reported today (local day) per agent and mode; at most ${MAX_AGENT_SERIES} agents, the rest summed as agent="${OTHER_AGENTS}".`;
+  const tokens = add(new Series("resource_share_agent_tokens_today", perAgent("Tokens"), "gauge", ["agent", "mode"]));
+  const cost = add(new Series("resource_share_agent_cost_usd_today", perAgent("Cost in USD"), "gauge", ["agent", "mode"]));
+  const capped = add(new Series("resource_share_agents_past_series_cap", `Agents with usage today that are summed under agent="${OTHER_AGENTS}" (past the cap of ${MAX_AGENT_SERIES}).`, "gauge"));
+  const used = add(new Series("resource_share_quota_window_used_percent", "Each quota window's used % now: the last reading plus the family's usage since (see resource_share_quota_window_estimated).", "gauge", ["window"]));
+  const estimated = add(new Series("resource_share_quota_window_estimated", "1 when the window's used % is not a reading as such (usage since the reading added, or a configured budget), else 0.", "gauge", ["window"]));
+  const scrapeFailed = add(new Series("resource_share_metrics_read_failed", "1 for each part of this scrape that could not be read from the database (its gauges are left out), else 0.", "gauge", ["part"]));
 
-  const extras: { name: string; gauge: Gauge<string>; read: ExtraGauge["read"] }[] = [];
+  const extras: { name: string; gauge: Series; read: ExtraGauge["read"] }[] = [];
 
   /** Sets gauges from a reading made now, or leaves them empty (never last scrape's figures) and says so. */
-  async function readInto(part: string, gauges: Gauge<string>[], read: () => Promise<void>): Promise<void> {
+  async function readInto(part: string, gauges: Series[], read: () => Promise<void>): Promise<void> {
     for (const gauge of gauges) gauge.reset();
     try {
       await read();
@@ -111,7 +115,7 @@ export function webhookMetrics(): WebhookMetrics {
         cost.inc({ agent, mode }, row[`${prefix}_cost`]);
       }
     }
-    capped.set(Math.max(0, sorted.length - MAX_AGENT_SERIES));
+    capped.set({}, Math.max(0, sorted.length - MAX_AGENT_SERIES));
   }
 
   function setWindows(windows: WindowNow[]): void {
@@ -126,9 +130,9 @@ export function webhookMetrics(): WebhookMetrics {
 
   async function scrapeOnce(sources: ScrapeSources): Promise<{ text: string; contentType: string }> {
     const spool = sources.spool();
-    backlog.set(spool.backlog);
+    backlog.set({}, spool.backlog);
     const since = spool.oldestReceivedAt === undefined ? Number.NaN : Date.parse(spool.oldestReceivedAt);
-    oldest.set(Number.isNaN(since) ? 0 : Math.max(0, (sources.now().getTime() - since) / 1000));
+    oldest.set({}, Number.isNaN(since) ? 0 : Math.max(0, (sources.now().getTime() - since) / 1000));
     await readInto("agents_today", [tokens, cost, capped], async () => setAgents(await sources.today()));
     await readInto("quota_windows", [used, estimated], async () => setWindows(await sources.windows()));
     for (const extra of extras)
@@ -136,7 +140,7 @@ export function webhookMetrics(): WebhookMetrics {
         const readings = await extra.read();
         for (const r of readings) extra.gauge.set(r.labels ?? {}, r.value);
       });
-    return { text: await registry.metrics(), contentType: registry.contentType };
+    return { text: families.map((f) => f.text()).join("\n"), contentType: CONTENT_TYPE };
   }
 
   return {
@@ -145,7 +149,7 @@ export function webhookMetrics(): WebhookMetrics {
     refused: (code) => refused.inc({ reason: code }),
     committed: (seconds) => commit.observe(seconds),
     addGauge({ name, help, labelNames = [], read }) {
-      extras.push({ name, gauge: new Gauge({ name, help, labelNames, registers }), read });
+      extras.push({ name, gauge: add(new Series(name, help, "gauge", labelNames)), read });
     },
     scrape(sources) {
       inFlight ??= scrapeOnce(sources).finally(() => {

@@ -176,6 +176,7 @@ describe("webhookMetrics", () => {
     const metrics = webhookMetrics();
     const value = 'line one\nsays "hi" \\ bye';
     metrics.addGauge({ name: "resource_share_test_alerts_firing", help: "Firing alerts (a test).", labelNames: ["alert"], read: () => [{ labels: { alert: value }, value: 2 }, { labels: { alert: "plain" }, value: 1 }] });
+    metrics.addGauge({ name: "resource_share_test_help", help: 'A help text with a \\ and\na second line, "quoted".', read: () => [{ value: 0 }] });
     metrics.addGauge({ name: "resource_share_test_broken", help: "A gauge whose read fails.", labelNames: ["part"], read: () => Promise.reject(new Error("the database is gone")) });
     const { text } = await metrics.scrape({
       spool: () => ({ backlog: 0, oldestReceivedAt: undefined }),
@@ -184,6 +185,7 @@ describe("webhookMetrics", () => {
       now: () => new Date(),
     });
     expect(text).toContain('resource_share_test_alerts_firing{alert="line one\\nsays \\"hi\\" \\\\ bye"} 2');
+    expect(text).toContain('# HELP resource_share_test_help A help text with a \\\\ and\\na second line, "quoted".\n');
     const families = parseMetrics(text);
     expect(sample(families, "resource_share_test_alerts_firing", { alert: value })).toBe(2);
     expect(families.get("resource_share_test_alerts_firing")?.help).toBe("Firing alerts (a test).");
