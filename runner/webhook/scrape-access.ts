@@ -19,11 +19,14 @@ export function scrapeAccess(host: string, password: string | undefined): Middle
         code: "unauthorized",
         message: `The webhook listens off loopback (HOST=${host}) and WEB_PASSWORD is not set, so /metrics is closed. Set WEB_PASSWORD and restart; then ${HOW}`,
       });
-  const access = createAccess(password, (c, status, message) =>
-    failureResponse(c, {
+  const access = createAccess(password, (c, status, message) => {
+    const res = failureResponse(c, {
       code: status === 429 ? "rate_limited" : "unauthorized",
       message: message === "" ? `/metrics needs the viewer's password here. ${HOW}` : message,
-    }),
-  );
+    });
+    // Here the password goes as HTTP Basic, not an agent's Bearer token.
+    if (status === 401) res.headers.set("WWW-Authenticate", 'Basic realm="resource-share metrics"');
+    return res;
+  });
   return access.guard;
 }

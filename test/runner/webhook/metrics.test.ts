@@ -1,3 +1,5 @@
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { webhookMetrics, MAX_AGENT_SERIES, OTHER_AGENTS } from "../../../runner/webhook/metrics.ts";
 import { webhookApp } from "../../support/apps.ts";
@@ -142,6 +144,23 @@ describe("GET /metrics", () => {
     expect(sample(applied.families, "resource_share_agent_tokens_today", { agent: "Sparkle-Orange", mode: "autonomy" })).toBe(6);
   });
 
+  it("counts a report that neither the database nor the spool could take as refused for unavailable", async () => {
+    const path = tempDatabasePath();
+    const spoolDir = join(dirname(path), "spool");
+    mkdirSync(spoolDir);
+    const webhook = await webhookApp({ DATABASE_URL: `file:${path}`, SPOOL_DIR: spoolDir, ...UTC });
+    // The spool directory is swapped for a file after start, and the database is locked: nothing durable can be written.
+    rmSync(spoolDir, { recursive: true });
+    writeFileSync(spoolDir, "");
+    const lock = await holdWriteLock(path);
+    const refused = await webhook.post("/resource-share/increment", { claude_name: "Locked-Out", cache_read_increment: 1, mode: "autonomy" });
+    expect(refused.status).toBe(503);
+    await lock.release();
+    const { families } = await scrape(webhook);
+    expect(sample(families, "resource_share_write_requests_refused_total", { reason: "unavailable" })).toBe(1);
+    expect(sample(families, "resource_share_reports_accepted_total")).toBe(0);
+  });
+
   describe("who may scrape", () => {
     it("is anyone on a loopback HOST", async () => {
       const webhook = await webhookApp({ DATABASE_URL: `file:${tempDatabasePath()}`, HOST: "127.0.0.1", WEB_PASSWORD: "s3cret", ...UTC });
@@ -160,7 +179,9 @@ describe("GET /metrics", () => {
 
     it("is whoever sends the viewer's password as HTTP Basic off loopback, and wrong passwords wait as in the viewer", async () => {
       const webhook = await webhookApp({ DATABASE_URL: `file:${tempDatabasePath()}`, HOST: "0.0.0.0", WEB_PASSWORD: "s3cret", ...UTC });
-      expect((await scrape(webhook)).status).toBe(401);
+      const asked = await webhook.request("/metrics");
+      expect(asked.status).toBe(401);
+      expect(asked.headers.get("www-authenticate")).toBe('Basic realm="resource-share metrics"');
       expect((await scrape(webhook, basic("s3cret"))).status).toBe(200);
       for (let i = 0; i < 4; i++) expect((await scrape(webhook, basic("wrong"))).status).toBe(401);
       const waiting = await webhook.request("/metrics", { headers: basic("s3cret") });
