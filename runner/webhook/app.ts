@@ -54,7 +54,7 @@ export function createWebhookApp({
   checkDatabase = () => undefined,
   now = () => new Date(),
   familyState = familyStateCache(db, config, log, now),
-  metrics = webhookMetrics(),
+  metrics = webhookMetrics(log),
   metricsAccess = scrapeAccess("127.0.0.1", undefined),
 }: WebhookOptions): Hono {
   // Reads a person makes (advice, quota, health) see this process's commits.

@@ -2,6 +2,7 @@ import { CONTENT_TYPE, Counter, Histogram, Series, type Family } from "./exposit
 import type { DayRow } from "../../functions/daySums.ts";
 import type { WindowNow } from "../../functions/advice/windows.ts";
 import type { FailureCode } from "../../shared/result.ts";
+import type { Logger } from "../platform/log.ts";
 import { FAILURE_CODES } from "../platform/outcome.ts";
 
 /**
@@ -68,7 +69,8 @@ const MODES = [
 /** Commits take a fraction of a millisecond to a few ms; a locked database up to its busy timeout. */
 const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
-export function webhookMetrics(): WebhookMetrics {
+/** `log` hears a part of a scrape that could not be read (the database, or an added gauge's read, failed). */
+export function webhookMetrics(log?: Pick<Logger, "warn">): WebhookMetrics {
   const families: Family[] = [];
   const add = <F extends Family>(family: F): F => {
     families.push(family);
@@ -100,8 +102,9 @@ export function webhookMetrics(): WebhookMetrics {
     try {
       await read();
       scrapeFailed.set({ part }, 0);
-    } catch {
+    } catch (err) {
       scrapeFailed.set({ part }, 1);
+      log?.warn(`GET /metrics: cannot read ${part} (${(err as Error).message}); its gauges are left out of this scrape, resource_share_metrics_read_failed{part="${part}"} is 1`);
     }
   }
 

@@ -86,7 +86,7 @@ export function buildWebhook(
   const writer = path ? fileWriter(path, webhookTimeoutMs(config.databaseUrl), log, config.durability, syncWal) : undefined;
   // One connection writes reports, live and from the spool alike.
   const writes = writer ?? database.db;
-  const metrics = webhookMetrics();
+  const metrics = webhookMetrics(log);
   for (const gauge of extraGauges) metrics.addGauge(gauge);
   const store = durableStore(writes, spool, log, {
     write: onDisk(groupStore(writes, metrics.committed), writer, config.durability),

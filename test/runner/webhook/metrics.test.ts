@@ -194,7 +194,8 @@ describe("GET /metrics", () => {
 
 describe("webhookMetrics", () => {
   it("shows gauges added through the hook, escaping \\\\, \\\" and newlines in label values exactly", async () => {
-    const metrics = webhookMetrics();
+    const warnings: string[] = [];
+    const metrics = webhookMetrics({ warn: (line: string) => warnings.push(line) });
     const value = 'line one\nsays "hi" \\ bye';
     metrics.addGauge({ name: "resource_share_test_alerts_firing", help: "Firing alerts (a test).", labelNames: ["alert"], read: () => [{ labels: { alert: value }, value: 2 }, { labels: { alert: "plain" }, value: 1 }] });
     metrics.addGauge({ name: "resource_share_test_help", help: 'A help text with a \\ and\na second line, "quoted".', read: () => [{ value: 0 }] });
@@ -213,6 +214,7 @@ describe("webhookMetrics", () => {
     expect(families.get("resource_share_test_alerts_firing")?.type).toBe("GAUGE");
     expect(families.get("resource_share_test_broken")?.metrics ?? []).toHaveLength(0);
     expect(sample(families, "resource_share_metrics_read_failed", { part: "resource_share_test_broken" })).toBe(1);
+    expect(warnings).toEqual([expect.stringContaining("cannot read resource_share_test_broken (the database is gone)")]);
     // Every family has its HELP and TYPE, and every sample line belongs to one.
     for (const line of text.split("\n").filter((l) => l !== "" && !l.startsWith("#"))) {
       const name = line.match(/^[a-zA-Z_:][a-zA-Z0-9_:]*/)![0].replace(/_(bucket|sum|count)$/, "");
