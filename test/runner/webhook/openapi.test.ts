@@ -27,16 +27,13 @@ describe("GET /openapi.json", () => {
   });
 
   it("describes every route of the webhook, each with an example, and every example fits its own schema", async () => {
-    const { document } = await served();
+    const { document, webhook } = await served();
     const checker = openApiChecker(document);
     const operations = Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
-    expect(operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort()).toEqual(
-      [
-        "GET /health", "GET /metrics", "GET /openapi.json", "GET /resource/advice/{claude_name}", "GET /resource/daily",
-        "GET /resource/quota", "GET /resource/summary", "GET /resource/today/{claude_name}",
-        "POST /resource-share/increment", "POST /resource-share/increments", "POST /resource-share/quota",
-      ].sort(),
-    );
+    // The app's own routes (middleware is registered for ALL methods): a route added without a description fails here.
+    const routes = new Set(webhook.app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`));
+    expect(routes.size).toBeGreaterThanOrEqual(11);
+    expect(operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort()).toEqual([...routes].sort());
     const problems: string[] = [];
     for (const { path, method, op } of operations) {
       const where = `${method.toUpperCase()} ${path}`;
