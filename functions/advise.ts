@@ -6,7 +6,7 @@ import { validate } from "../shared/validate.ts";
 import { familyStateOf } from "./advice/load.ts";
 import { advise as policy, type Advice } from "./advice/policy.ts";
 
-const adviseSchema = v.object({ claude_name: claudeName });
+export const adviseSchema = v.object({ claude_name: claudeName });
 
 export type AdviseOutput = Advice & {
   claude_name: string;

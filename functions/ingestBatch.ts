@@ -10,7 +10,7 @@ import type { StoredIncrement } from "./store.ts";
 /** A day of 30-second reports is 2,880; a backlog larger than this is sent in parts. */
 export const MAX_BATCH = 5000;
 
-const batchSchema = v.pipe(
+export const batchSchema = v.pipe(
   v.array(v.unknown(), "must be a JSON array of reports"),
   v.minLength(1, "must hold at least one report"),
   v.maxLength(MAX_BATCH, `must hold at most ${MAX_BATCH} reports; send the rest in another batch`),

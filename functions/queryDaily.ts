@@ -8,7 +8,7 @@ import { MAX_RANGE_DAYS, spanDays } from "./aggregateDay.ts";
 import { daysWithLateReports, lateMinutesSql } from "./closeDays.ts";
 import { byDayThenAgent, DAY_COLUMNS, dayRowsAsJson, parseDayRows, sumDays, type DayRow } from "./daySums.ts";
 
-const inputSchema = v.optional(
+export const queryDailyInput = v.optional(
   v.strictObject(
     { from: v.optional(isoDay), to: v.optional(isoDay), claude_name: v.optional(claudeName) },
     'must be a JSON object with optional "from", "to" (YYYY-MM-DD) and "claude_name"',
@@ -44,7 +44,7 @@ export interface DailyOutput {
 export async function queryDaily(input: unknown, ctx: Context): Promise<Result<DailyOutput>> {
   // valibot's object schemas accept arrays; a batch sent here is a mistake.
   if (Array.isArray(input)) return invalid([{ field: "body", message: "must be a JSON object, not an array" }]);
-  const parsed = validate(inputSchema, input);
+  const parsed = validate(queryDailyInput, input);
   if (!parsed.ok) return parsed;
   const zone = ctx.config.timeZone;
   const today = localDay(ctx.now(), zone);

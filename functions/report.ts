@@ -68,6 +68,8 @@ export const reportSchema = v.pipe(
     (r) => r.cache_read_increment !== undefined || (r.cost_delta !== undefined && r.cost_delta !== null),
     "needs cache_read_increment or cost_delta (or both)",
   ),
+  // The check above for the API description (GET /openapi.json): a check's code cannot be converted to JSON Schema.
+  v.metadata({ anyOf: [{ required: ["cache_read_increment"] }, { required: ["cost_delta"], properties: { cost_delta: { type: "number" } } }] }),
 );
 
 export type ReportInput = v.InferOutput<typeof reportSchema>;

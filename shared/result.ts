@@ -13,6 +13,8 @@ export type FailureCode =
   | "unauthorized"
   | "not_found"
   | "conflict"
+  // too many wrong passwords from one address: wait (Retry-After) before the next try
+  | "rate_limited"
   // the service cannot do it now: nothing was changed, try again later
   | "unavailable"
   | "internal";

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handlers, isHandlerName } from "../functions/index.ts";
 import { COMMANDS } from "../runner/cli/commands.ts";
 import { openTestDatabase, sharedTempDir } from "./support/database.ts";
+import { openApiChecker } from "./support/openapi.ts";
 import { ROOT } from "./support/process.ts";
 import { startRunner, type RunningProcess } from "./support/server.ts";
 
@@ -66,7 +67,17 @@ function curlArguments(command: string): string[] {
   return out.split("\0").slice(0, -1);
 }
 
-async function send(base: string, args: string[]): Promise<{ status: number; body: unknown }> {
+/** One example as sent and answered, for checking against GET /openapi.json. */
+interface Exchange {
+  method: string;
+  path: string;
+  /** The parsed JSON body; undefined for a GET. */
+  request: unknown;
+  status: number;
+  body: unknown;
+}
+
+async function send(base: string, args: string[]): Promise<Exchange> {
   let url: string | undefined;
   let method = "GET";
   let body: string | undefined;
@@ -87,7 +98,8 @@ async function send(base: string, args: string[]): Promise<{ status: number; bod
   if (!url) throw new Error(`no URL in curl ${args.join(" ")}`);
   const target = new URL(url.includes("://") ? url : `http://${url}`);
   const res = await fetch(`${base}${target.pathname}${target.search}`, { method, headers, body });
-  return { status: res.status, body: await res.json() };
+  const request = body === undefined ? undefined : (JSON.parse(body) as unknown);
+  return { method, path: target.pathname, request, status: res.status, body: await res.json() };
 }
 
 /** Stands for "any value" (`"..."`) and for "more items may follow" (`...` in an array). */
@@ -196,6 +208,7 @@ describe("the README's API examples", () => {
   const examples = apiExamples(README);
   const dir = sharedTempDir("rs-readme-");
   let webhook: RunningProcess;
+  const exchanges: Exchange[] = [];
 
   beforeAll(async () => {
     // The examples' replies show days in UTC; the rest is the out-of-the-box configuration.
@@ -220,7 +233,9 @@ describe("the README's API examples", () => {
         problems.push(`README line ${example.line}: ${example.command.split("\n")[0]}\n  has no "# {...}" reply comment under it`);
         continue;
       }
-      const { status, body } = await send(webhook.url, curlArguments(example.command));
+      const exchange = await send(webhook.url, curlArguments(example.command));
+      exchanges.push(exchange);
+      const { status, body } = exchange;
       const expected = parseReply(example.reply);
       const refused = typeof expected === "object" && expected !== null && !Array.isArray(expected) && (expected as Record<string, Expected>).status === "error";
       const found = differences(body, expected);
@@ -228,6 +243,23 @@ describe("the README's API examples", () => {
       if (found.length) problems.push(`README line ${example.line}: ${example.command.split("\n")[0]}\n  ${found.join("\n  ")}\n  the real reply: ${JSON.stringify(body)}`);
     }
     expect(problems.join("\n\n")).toBe("");
+  });
+
+  it("are described by the webhook's GET /openapi.json: each request body and each reply fits it, and a body refused as invalid_input does not", async () => {
+    expect(exchanges.length).toBe(examples.length);
+    const checker = openApiChecker(await (await fetch(`${webhook.url}/openapi.json`)).json());
+    const problems = exchanges.flatMap(({ method, path, request, status, body }) => {
+      const found: string[] = [];
+      const reply = checker.replyProblems(method, path, status, body);
+      if (reply) found.push(`reply ${status}: ${reply}`);
+      if (request !== undefined) {
+        const fits = checker.requestProblems(method, path, request) === "";
+        const refusedAsInvalid = (body as { error?: string }).error === "invalid_input";
+        if (fits === refusedAsInvalid) found.push(refusedAsInvalid ? "the request fits the document, yet the webhook refused it as invalid_input" : `request: ${checker.requestProblems(method, path, request)}`);
+      }
+      return found.map((f) => `${method} ${path}: ${f}`);
+    });
+    expect(problems).toEqual([]);
   });
 });
 

@@ -14,11 +14,22 @@ const STATUS: Record<FailureCode, ContentfulStatusCode> = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   internal: 500,
   unavailable: 503,
 };
 
 export const httpStatus = (f: Failure): ContentfulStatusCode => STATUS[f.code];
+
+/** Every failure code, e.g. for a metric's label values. */
+export const FAILURE_CODES = Object.keys(STATUS) as FailureCode[];
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The code of the failure a request was answered with (failureResponse sets it; the metrics count it). */
+    failure: FailureCode;
+  }
+}
 
 /** CLI exit codes: 0 done, 1 the input or request was refused, 2 a fault (the database unavailable, a bug). */
 export const EXIT_OK = 0;
@@ -37,7 +48,8 @@ export function failureBody(f: Failure): Record<string, unknown> {
  * says when to come back (`retryAfterS`, 5 s unless told otherwise).
  */
 export function failureResponse(c: HonoContext, f: Failure, { retryAfterS = 5 }: { retryAfterS?: number } = {}): Response {
+  c.set("failure", f.code);
   if (f.code === "unauthorized") c.header("WWW-Authenticate", 'Bearer realm="resource-share"');
-  if (f.code === "unavailable") c.header("Retry-After", String(retryAfterS));
+  if (f.code === "unavailable" || f.code === "rate_limited") c.header("Retry-After", String(retryAfterS));
   return c.json(failureBody(f), httpStatus(f));
 }

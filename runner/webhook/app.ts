@@ -1,4 +1,4 @@
-import { Hono, type Context as HonoContext } from "hono";
+import { Hono, type Context as HonoContext, type MiddlewareHandler } from "hono";
 import { advise, type Advice } from "../../functions/advice/policy.ts";
 import type { AdviceContext, FamilyState } from "../../functions/advice/state.ts";
 import type { IngestContext } from "../../functions/ingest.ts";
@@ -11,6 +11,8 @@ import { accessLog, answer, limitBody, loggedPath, readJson } from "../platform/
 import type { Logger } from "../platform/log.ts";
 import { failureResponse } from "../platform/outcome.ts";
 import { runHandler } from "../platform/run-handler.ts";
+import { webhookMetrics, type WebhookMetrics } from "./metrics.ts";
+import { scrapeAccess } from "./scrape-access.ts";
 import { SpoolUnwritable } from "./spool.ts";
 
 export interface WebhookOptions {
@@ -27,6 +29,10 @@ export interface WebhookOptions {
   now?: () => Date;
   /** The family's state for the advice, kept in memory (default: a cache over `db`). */
   familyState?: FamilyStateCache;
+  /** The counters the write path feeds and GET /metrics shows (default: its own). */
+  metrics?: WebhookMetrics;
+  /** Who may read /metrics (scrape-access.ts; default: anyone, as on loopback). */
+  metricsAccess?: MiddlewareHandler;
 }
 
 /** A single report is a few hundred bytes; a batch holds up to 5,000 of them. */
@@ -62,6 +68,8 @@ export function createWebhookApp({
   checkDatabase = () => undefined,
   now = () => new Date(),
   familyState = familyStateCache(db, config, log, now),
+  metrics = webhookMetrics(log),
+  metricsAccess = scrapeAccess("127.0.0.1", undefined),
 }: WebhookOptions): Hono {
   // Reads a person makes (advice, quota, health) see this process's commits.
   const ctx = (): AdviceContext => ({ db, now, config, familyState: familyState.fresh });
@@ -110,10 +118,22 @@ export function createWebhookApp({
       return failureResponse(c, result.error);
     }
     familyState.committed();
-    return c.json(result.value, 200);
+    const value = result.value;
+    if ("results" in value) {
+      metrics.accepted(value.stored);
+      metrics.duplicates(value.duplicates);
+    } else if (value.duplicate) metrics.duplicates(1);
+    else metrics.accepted(1);
+    return c.json(value, 200);
   };
-  app.post("/resource-share/increment", limitBody(MAX_REPORT_BYTES), write("ingest"));
-  app.post("/resource-share/increments", limitBody(MAX_BATCH_BYTES), write("ingestBatch"));
+  // Every refusal of a write, wherever it is decided (body limit, token, handler, onError), by its code.
+  const countRefusals: MiddlewareHandler = async (c, next) => {
+    await next();
+    const code = c.get("failure");
+    if (code !== undefined) metrics.refused(code);
+  };
+  app.post("/resource-share/increment", countRefusals, limitBody(MAX_REPORT_BYTES), write("ingest"));
+  app.post("/resource-share/increments", countRefusals, limitBody(MAX_BATCH_BYTES), write("ingestBatch"));
 
   // A scraper's readings of the quota windows. Any agent's token may send them (off loopback one is needed).
   app.post("/resource-share/quota", limitBody(MAX_QUOTA_BYTES), async (c) => {
@@ -179,6 +199,26 @@ export function createWebhookApp({
     }
   });
 
+  // Read at scrape time, apart from the write path: the spool in memory, then today and the windows from the read connection.
+  const scrapeCtx = (): AdviceContext => ({ ...ctx(), familyState: familyState.get });
+  app.get("/metrics", metricsAccess, async (c) => {
+    const { text, contentType } = await metrics.scrape({
+      spool: () => ({ backlog: store.status().backlog, oldestReceivedAt: store.oldestWaiting() }),
+      today: async () => unwrap(await runHandler("summary", {}, ctx())).agents,
+      // The state in memory, as the reports' advice sees it (at most a few seconds old): reloading
+      // it here (as GET /resource/quota does) cost a scrape tens of ms, and the event loop with it.
+      windows: async () => unwrap(await runHandler("quota", {}, scrapeCtx())).windows,
+      now,
+    });
+    return c.body(text, 200, { "content-type": contentType });
+  });
+  // Built on first request: the converter stays out of the memory of a webhook nobody asks.
+  let openApi: Promise<string> | undefined;
+  app.get("/openapi.json", async (c) => {
+    openApi ??= import("./openapi.ts").then(({ openApiDocument }) => JSON.stringify(openApiDocument()));
+    return c.body(await openApi, 200, { "content-type": "application/json" });
+  });
+
   app.notFound((c) => failureResponse(c, { code: "not_found", message: `No route ${c.req.method} ${c.req.path}. See the README, section "API".` }));
 
   app.onError((err, c) => {
@@ -199,4 +239,10 @@ export function createWebhookApp({
   });
 
   return app;
+}
+
+/** A read the metrics make cannot fail as a request can (no input); a failure is a fault. */
+function unwrap<T>(result: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
+  if (!result.ok) throw new Error(result.error.message);
+  return result.value;
 }

@@ -33,6 +33,8 @@ export interface DurableStore {
    */
   stop(): Promise<void>;
   status(): SpoolStatus;
+  /** When the oldest report waiting in the spool was received, or undefined when none waits (for the metrics). */
+  oldestWaiting(): string | undefined;
 }
 
 export interface DurableStoreOptions {
@@ -224,5 +226,6 @@ export function durableStore(
       since: spooledSince === null ? null : new Date(spooledSince).toISOString(),
       refused_since: refusedSince === null ? null : new Date(refusedSince).toISOString(),
     }),
+    oldestWaiting: () => spool.oldestReceivedAt,
   };
 }

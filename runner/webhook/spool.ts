@@ -51,6 +51,11 @@ export class Spool {
     return n;
   }
 
+  /** When the server received the oldest report waiting here (its received_at), or undefined when none waits. */
+  get oldestReceivedAt(): string | undefined {
+    return (this.entries[0] ?? this.writing[0]?.entry ?? this.waiting[0]?.entry)?.rows[0]?.received_at;
+  }
+
   /** True while anything is spooled or being spooled: new writes must queue behind it. */
   get busy(): boolean {
     return this.entries.length > 0 || this.waiting.length > 0 || this.writing.length > 0;

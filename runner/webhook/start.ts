@@ -11,6 +11,8 @@ import { durableStore, type SpoolStatus } from "./durable-store.ts";
 import { handlerConfig } from "../platform/environment.ts";
 import { openFileConnection, WEBHOOK_CACHE_KIB, WEBHOOK_WAL_AUTOCHECKPOINT, type FileConnection } from "../platform/file-connection.ts";
 import { groupStore } from "./group-commit.ts";
+import { webhookMetrics, type ExtraGauge } from "./metrics.ts";
+import { scrapeAccess } from "./scrape-access.ts";
 import { listening } from "../platform/lifecycle.ts";
 import type { Logger } from "../platform/log.ts";
 import { Spool, spoolPathFor } from "./spool.ts";
@@ -34,6 +36,11 @@ export interface WebhookStartOptions {
   ready?: Promise<void>;
   /** fs.fdatasync for the WAL; a test passes one it can watch and hold. */
   syncWal?: WalFlusherOptions["sync"];
+  /**
+   * Gauges read at each scrape of /metrics besides the webhook's own: the
+   * hook for what another feature has to show (firing alerts, say).
+   */
+  extraGauges?: ExtraGauge[];
 }
 
 /**
@@ -65,7 +72,7 @@ export function buildWebhook(
   config: Config,
   database: Database,
   log: Logger,
-  { ready, syncWal }: WebhookStartOptions = {},
+  { ready, syncWal, extraGauges = [] }: WebhookStartOptions = {},
 ): { app: Hono; close: () => Promise<void>; requireTokens: boolean; spool: () => SpoolStatus } {
   const spool = new Spool(spoolPathFor(config.databaseUrl, config.spoolDir));
   const left = spool.load();
@@ -79,8 +86,10 @@ export function buildWebhook(
   const writer = path ? fileWriter(path, webhookTimeoutMs(config.databaseUrl), log, config.durability, syncWal) : undefined;
   // One connection writes reports, live and from the spool alike.
   const writes = writer ?? database.db;
+  const metrics = webhookMetrics(log);
+  for (const gauge of extraGauges) metrics.addGauge(gauge);
   const store = durableStore(writes, spool, log, {
-    write: onDisk(groupStore(writes), writer, config.durability),
+    write: onDisk(groupStore(writes, metrics.committed), writer, config.durability),
     ready,
     ...(writer ? { beforeEmptying: writer.synced } : {}),
   });
@@ -93,6 +102,8 @@ export function buildWebhook(
     log,
     requireTokens,
     checkDatabase: watchDatabaseFile(config.databaseUrl),
+    metrics,
+    metricsAccess: scrapeAccess(config.host, config.webPassword),
   });
   return {
     app,

@@ -8,6 +8,7 @@ import { alertsFigures, benchAlerts } from "./alerts.ts";
 import { median } from "./median.ts";
 import { makeHistory } from "./history.ts";
 import { benchIngest } from "./ingest.ts";
+import { benchMetrics, type MetricsResults } from "./metrics.ts";
 import { benchReporter } from "./reporter.ts";
 import { benchReports, type ReportsResults } from "./reports.ts";
 import { benchTelemetry } from "./telemetry.ts";
@@ -36,7 +37,7 @@ const FULL: Mode = { name: "full", ingestSeconds: 20, ingestRounds: 3, warmupSec
 const AGENTS = 20;
 const TIME_ZONE = "Europe/Berlin";
 
-const PARTS = ["ingest", "aggregate", "viewer", "reports", "alerts", "reporter", "telemetry"] as const;
+const PARTS = ["ingest", "metrics", "aggregate", "viewer", "reports", "alerts", "reporter", "telemetry"] as const;
 type Part = (typeof PARTS)[number];
 
 function parseArgs(argv: string[]): { mode: Mode; seed: number; only: Set<Part> } {
@@ -87,6 +88,13 @@ async function main(): Promise<void> {
       );
       raw.ingest = ingest;
       figures.push(...ingestFigures(ingest));
+    }
+
+    if (only.has("metrics")) {
+      log("\nmetrics (GET /metrics):");
+      const metrics = await benchMetrics(scratch, TIME_ZONE, log);
+      raw.metrics = metrics;
+      figures.push(...metricsFigures(metrics));
     }
 
     log(`\nhistory (${AGENTS} agents, ${mode.historyDays} days):`);
@@ -231,6 +239,11 @@ function reportsFigures(r: ReportsResults, historyDays: number): Figure[] {
     { name: `monthly report page, ${AGENTS} agents, ${historyDays}-day history`, value: m, unit: "ms", reference: "target", referenceValue: 200, ratio: m / 200, target: "< 200 ms", met: m < 200 },
     { name: "  of which the hourly read of the increments", value: hours, unit: "ms", reference: "(info)", referenceValue: Number.NaN, ratio: Number.NaN, target: "(info)", met: null },
   ];
+}
+
+function metricsFigures(r: MetricsResults): Figure[] {
+  const m = median(r.scrapeMs);
+  return [{ name: `GET /metrics, ${r.agents} agents, ${(r.reportsToday / 1e3).toFixed(0)}k reports today`, value: m, unit: "ms", reference: "target", referenceValue: 20, ratio: m / 20, target: "< 20 ms", met: m < 20 }];
 }
 
 main().catch((err: unknown) => {
