@@ -13,6 +13,7 @@ export const ALERT_RULES = [
   "spool_backlog",
   "database_unwritable",
   "day_not_closed",
+  "telemetry_disagrees",
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 

@@ -5,7 +5,8 @@ import { BUCKET_MS, type Ledger } from "../advice/ledger.ts";
 import { loadFamilyState } from "../advice/load.ts";
 import { advise } from "../advice/policy.ts";
 import { windowsNow } from "../advice/windows.ts";
-import { MIN_HISTORY_HOURS, type AgentFacts, type Facts, type ServiceFacts, type WindowFacts } from "./rules.ts";
+import { disagreeingDays } from "../telemetry/compare.ts";
+import { DISAGREEMENT_DAYS, MIN_HISTORY_HOURS, type AgentFacts, type Facts, type ServiceFacts, type WindowFacts } from "./rules.ts";
 
 const HOUR = 3_600_000;
 /** The daily catch-up runs at local midnight; a day not closed this long after is an alert. */
@@ -59,6 +60,7 @@ export async function loadFacts(db: Db, now: number, config: HandlerConfig, ledg
     ...(service ? { service } : {}),
     unclosedDay: await unclosedDay(db, now, config.timeZone),
     defaultInterval: (config.advice ?? DEFAULT_ADVICE).baseInterval,
+    disagreeingDays: await disagreeingDays(db, { from: addDays(localDay(now, config.timeZone), -DISAGREEMENT_DAYS) }),
   };
 }
 

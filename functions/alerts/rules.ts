@@ -71,7 +71,20 @@ export interface Facts {
   unclosedDay: string | null;
   /** The expected interval of an agent that was never advised one (ADVICE_BASE_INTERVAL). */
   defaultInterval: number;
+  /** Closed days of the last week whose reports and telemetry disagree beyond the margin, newest first. */
+  disagreeingDays: DisagreeingDay[];
 }
+
+export interface DisagreeingDay {
+  claude_name: string;
+  date: string;
+  tokens_diff_percent: number | null;
+  cost_diff_percent: number | null;
+  margin_percent: number;
+}
+
+/** How far back a disagreement between reports and telemetry keeps its alert firing (days). */
+export const DISAGREEMENT_DAYS = 7;
 
 /** An evaluation of the rules: per rule evaluated, the conditions holding now. Rules absent were not evaluated (off, or unknowable here). */
 export type Evaluation = Map<AlertRule, Condition[]>;
@@ -189,6 +202,21 @@ export function evaluate(facts: Facts, settings: AlertSettings): Evaluation {
       details: { date: facts.unclosedDay },
       period: facts.unclosedDay,
     }]);
+  }
+  if (on("telemetry_disagrees")) {
+    const newest = new Map<string, DisagreeingDay>();
+    for (const d of facts.disagreeingDays) if (!newest.has(d.claude_name)) newest.set(d.claude_name, d);
+    out.set("telemetry_disagrees", [...newest.values()].map((d): Condition => {
+      const apart = [d.tokens_diff_percent === null ? "" : `tokens ${d.tokens_diff_percent.toFixed(1)}%`, d.cost_diff_percent === null ? "" : `cost ${d.cost_diff_percent.toFixed(1)}%`].filter(Boolean).join(", ");
+      return {
+        rule: "telemetry_disagrees",
+        subject: d.claude_name,
+        // The day is in the text and the period: a newer day that disagrees is told again.
+        summary: `${d.claude_name}'s reports and its Claude Code telemetry disagree on ${d.date} (${apart}, margin ${d.margin_percent}%): check its reporter and its OTEL_RESOURCE_ATTRIBUTES`,
+        details: { date: d.date, tokens_diff_percent: d.tokens_diff_percent, cost_diff_percent: d.cost_diff_percent, margin_percent: d.margin_percent },
+        period: d.date,
+      };
+    }));
   }
   return out;
 }

@@ -169,6 +169,28 @@ describe("alert rules over a real database, with a simulated clock", () => {
     expect(await run(midnight + 2 * HOUR + 5 * MIN)).toEqual(["resolved day_not_closed service"]);
   });
 
+  it("fires for an agent whose reports and telemetry disagree on a day of the last week, tells a newer such day again, and resolves when none is left", async () => {
+    const { db } = await openTestDatabase();
+    const compared = async (date: string, disagrees: boolean) =>
+      db.execute({
+        sql: `INSERT INTO telemetry_comparisons (claude_name, date, report_tokens, telemetry_tokens, tokens_diff_percent, report_cost, telemetry_cost, cost_diff_percent, margin_percent, disagrees, compared_at)
+              VALUES ('Two-Clocks', ?, 1000, 800, 20, 1, 1, 0, 5, ?, '2026-12-02T00:10:00Z')
+              ON CONFLICT (claude_name, date) DO UPDATE SET disagrees = excluded.disagrees`,
+        args: [date, disagrees ? 1 : 0],
+      });
+    const run = evaluator(db, settings("telemetry_disagrees"));
+    await compared("2026-11-20", true); // older than a week: history, not an alert
+    expect(await run(T0)).toEqual([]);
+    await compared("2026-11-30", true);
+    expect(await run(T0)).toEqual(["firing telemetry_disagrees Two-Clocks"]);
+    expect(await run(T0 + MIN)).toEqual([]);
+    await compared("2026-12-01", true);
+    expect(await run(T0 + 2 * MIN)).toEqual(["resolved telemetry_disagrees Two-Clocks", "firing telemetry_disagrees Two-Clocks"]);
+    await compared("2026-11-30", false);
+    await compared("2026-12-01", false);
+    expect(await run(T0 + 3 * MIN)).toEqual(["resolved telemetry_disagrees Two-Clocks"]);
+  });
+
   it("fires when the spool holds reports past ALERT_SPOOL_AGE and when the database refuses writes for a minute, each resolved when the webhook says so", async () => {
     const { db } = await openTestDatabase();
     let facts: ServiceFacts = { backlog: 12, spooledSince: T0, refusedSince: T0 };
