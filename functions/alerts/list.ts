@@ -106,3 +106,10 @@ export async function receiverStatus(db: Db): Promise<ReceiverStatus[]> {
     last_error: r.last_error === null ? null : String(r.last_error),
   }));
 }
+
+/** How many alerts fire now, per rule (every rule named, 0 where none fires): for /metrics. */
+export async function firingByRule(db: Pick<Db, "execute">): Promise<{ rule: string; firing: number }[]> {
+  const rs = await db.execute("SELECT rule, count(*) AS n FROM alerts WHERE state = 'firing' GROUP BY rule");
+  const counts = new Map(rs.rows.map((r) => [String(r.rule), Number(r.n)]));
+  return ALERT_RULES.map((rule) => ({ rule, firing: counts.get(rule) ?? 0 }));
+}

@@ -1,5 +1,6 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
+import { firingByRule } from "../../functions/alerts/list.ts";
 import type { IncrementRow } from "../../functions/report.ts";
 import type { StoredIncrement } from "../../functions/store.ts";
 import type { Config, Durability } from "../../shared/config.ts";
@@ -87,6 +88,12 @@ export function buildWebhook(
   // One connection writes reports, live and from the spool alike.
   const writes = writer ?? database.db;
   const metrics = webhookMetrics(log);
+  metrics.addGauge({
+    name: "resource_share_alerts_firing",
+    help: "Alerts firing now, by rule (docs/alerts.md).",
+    labelNames: ["rule"],
+    read: async () => (await firingByRule(database.db)).map(({ rule, firing }) => ({ labels: { rule }, value: firing })),
+  });
   for (const gauge of extraGauges) metrics.addGauge(gauge);
   const store = durableStore(writes, spool, log, {
     write: onDisk(groupStore(writes, metrics.committed), writer, config.durability),

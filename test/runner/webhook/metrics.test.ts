@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { webhookMetrics, MAX_AGENT_SERIES, OTHER_AGENTS } from "../../../runner/webhook/metrics.ts";
 import { webhookApp } from "../../support/apps.ts";
-import { holdWriteLock, tempDatabasePath } from "../../support/database.ts";
+import { holdWriteLock, sqlite3, tempDatabasePath } from "../../support/database.ts";
 import { parseMetrics, sample, type Family } from "../../support/prometheus.ts";
 
 const UTC = { RESOURCE_SHARE_TZ: "UTC" };
@@ -97,6 +97,23 @@ describe("GET /metrics", () => {
     expect(sample(families, "resource_share_quota_window_estimated", { window: "seven_day" })).toBe(0);
     expect(sample(families, "resource_share_agents_past_series_cap")).toBe(0);
     expect(sample(families, "resource_share_metrics_read_failed", { part: "agents_today" })).toBe(0);
+  });
+
+  it("counts the alerts firing now by rule, every rule named", async () => {
+    const path = tempDatabasePath();
+    const webhook = await webhookApp({ DATABASE_URL: `file:${path}`, ...UTC });
+    sqlite3(
+      path,
+      `INSERT INTO alerts (rule, subject, state, since, summary, details) VALUES
+         ('silent_agent', 'A', 'firing', '2026-12-05T01:00:00Z', 'A is silent', '{}'),
+         ('silent_agent', 'B', 'firing', '2026-12-05T01:00:00Z', 'B is silent', '{}'),
+         ('silent_agent', 'C', 'resolved', '2026-12-04T01:00:00Z', 'C was silent', '{}'),
+         ('window_threshold', 'seven_day', 'firing', '2026-12-05T01:00:00Z', 'past 50%', '{}');`,
+    );
+    const { families } = await scrape(webhook);
+    expect(sample(families, "resource_share_alerts_firing", { rule: "silent_agent" })).toBe(2);
+    expect(sample(families, "resource_share_alerts_firing", { rule: "window_threshold" })).toBe(1);
+    expect(sample(families, "resource_share_alerts_firing", { rule: "day_not_closed" })).toBe(0);
   });
 
   it(`keeps a series of their own for the ${MAX_AGENT_SERIES} busiest agents and sums the rest as agent="${OTHER_AGENTS}"`, async () => {
