@@ -35,7 +35,8 @@ export interface AlertsList {
   receivers: ReceiverStatus[];
 }
 
-const input = v.optional(
+/** listAlerts' input; its rule and subject are also GET /resource/alerts' query parameters. */
+export const listAlertsInput = v.optional(
   v.strictObject({
     rule: v.optional(v.picklist(ALERT_RULES, `must be one of ${ALERT_RULES.join(", ")}`)),
     subject: v.optional(v.pipe(plainText, v.maxLength(64, "must be at most 64 characters"))),
@@ -51,7 +52,7 @@ const input = v.optional(
  * @example tsx runner invoke listAlerts '{"rule":"silent_agent"}'
  */
 export async function listAlerts(raw: unknown, ctx: Context): Promise<Result<AlertsList>> {
-  const parsed = validate(input, raw);
+  const parsed = validate(listAlertsInput, raw);
   if (!parsed.ok) return parsed;
   const { rule, subject, limit } = parsed.value as { rule?: string; subject?: string; limit: number };
   const where: string[] = [];

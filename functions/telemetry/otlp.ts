@@ -41,7 +41,8 @@ type Attributes = v.InferOutput<typeof keyValue>[];
 
 const metric = v.looseObject({ name: v.string("must be the metric's name") });
 
-const request = v.looseObject(
+/** The outer shape of an OTLP ExportMetricsServiceRequest (the metrics kept are checked further by parseExport). */
+export const otlpRequestSchema = v.looseObject(
   {
     resourceMetrics: v.nullish(
       v.array(
@@ -127,7 +128,7 @@ export interface OtlpPoint {
  */
 export function parseExport(body: unknown): Result<OtlpPoint[]> {
   if (Array.isArray(body)) return invalid([{ field: "body", message: "must be a JSON object (an OTLP ExportMetricsServiceRequest), not an array" }]);
-  const parsed = validate(request, body);
+  const parsed = validate(otlpRequestSchema, body);
   if (!parsed.ok) return parsed;
   const points: OtlpPoint[] = [];
   const issues: FieldIssue[] = [];

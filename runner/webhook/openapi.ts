@@ -2,12 +2,15 @@ import { readFileSync } from "node:fs";
 import { toJsonSchema, type JsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { adviseSchema } from "../../functions/advise.ts";
+import { listAlertsInput } from "../../functions/alerts/list.ts";
 import { handlers } from "../../functions/index.ts";
 import { batchSchema } from "../../functions/ingestBatch.ts";
 import { observationSchema } from "../../functions/quota/observation.ts";
 import { MAX_OBSERVATIONS } from "../../functions/quota/recordQuota.ts";
 import { queryDailyInput } from "../../functions/queryDaily.ts";
 import { reportSchema } from "../../functions/report.ts";
+import { otlpRequestSchema } from "../../functions/telemetry/otlp.ts";
+import { SCHEMA_VERSION } from "../../shared/migrations.ts";
 import * as replies from "./reply-schemas.ts";
 
 /**
@@ -40,6 +43,7 @@ function components(): Record<string, JsonSchema> {
     // The batch's own limits, with each item a report (ingestBatch checks them one by one).
     ReportBatch: { ...jsonSchema(batchSchema), items: ref("Report") },
     QuotaObservation: jsonSchema(observationSchema),
+    OtlpMetricsExport: jsonSchema(otlpRequestSchema),
     Failure: jsonSchema(replies.failureReply),
     IngestReply: jsonSchema(replies.ingestReply),
     IngestBatchReply: jsonSchema(replies.ingestBatchReply),
@@ -51,6 +55,8 @@ function components(): Record<string, JsonSchema> {
     DailyReply: jsonSchema(replies.dailyReply),
     HealthReply: jsonSchema(replies.healthReply),
     HealthDownReply: jsonSchema(replies.healthDownReply),
+    AlertsReply: jsonSchema(replies.alertsReply),
+    ExportMetricsReply: jsonSchema(replies.exportMetricsReply),
   };
 }
 
@@ -103,6 +109,9 @@ function paths() {
     required: false,
     schema,
   }));
+  const alertsParameters = Object.entries((jsonSchema(listAlertsInput.wrapped) as { properties: Record<string, JsonSchema> }).properties)
+    .filter(([name]) => name === "rule" || name === "subject")
+    .map(([name, schema]) => ({ name, in: "query", required: false, schema }));
   const writeSecurity = [{}, { agentToken: [] }];
   return {
     "/resource-share/increment": {
@@ -167,12 +176,36 @@ function paths() {
         },
       },
     },
+    "/resource/alerts": {
+      get: {
+        operationId: "listAlerts",
+        summary: handlers.listAlerts.description,
+        parameters: alertsParameters,
+        responses: {
+          "200": ok("AlertsReply", {
+            firing: [{ id: 1, rule: "silent_agent", subject: SPARKLE, state: "firing", since: "2026-12-05T03:10:00.000Z", resolved_at: null, summary: `${SPARKLE} has not reported since 2026-12-05T01:40:00.000Z (expected every 30 min, silent after 1.5 h)`, details: { last_report_at: "2026-12-05T01:40:00.000Z", expected_interval_s: 1800 }, last_notified: "2026-12-05T03:10:01.000Z" }],
+            history: [],
+            receivers: [{ receiver: "ntfy=https://ntfy.sh/***", pending: 0, delivered: 1, refused: 0, last_delivered_at: "2026-12-05T03:10:01.000Z", last_error: null }],
+          }),
+          ...refusals,
+        },
+      },
+    },
+    "/v1/metrics": {
+      post: {
+        operationId: "recordMetrics",
+        summary: handlers.recordMetrics.description,
+        security: writeSecurity,
+        requestBody: jsonBody(ref("OtlpMetricsExport"), parse(handlers.recordMetrics.example)),
+        responses: { "200": ok("ExportMetricsReply", {}, "Every point taken, or partialSuccess saying how many were not and why (docs/telemetry.md)."), ...writeRefusals },
+      },
+    },
     "/health": {
       get: {
         operationId: "health",
         summary: handlers.health.description,
         responses: {
-          "200": ok("HealthReply", { status: "ok", database: "reachable", schema_version: 6, expected_schema_version: 6, agents_registered: 1, last_increment_id: 3, last_report_at: STORED.timestamp, quota: [WINDOW], spool: SPOOL }),
+          "200": ok("HealthReply", { status: "ok", database: "reachable", schema_version: SCHEMA_VERSION, expected_schema_version: SCHEMA_VERSION, agents_registered: 1, last_increment_id: 3, last_report_at: STORED.timestamp, quota: [WINDOW], spool: SPOOL }),
           "503": ok("HealthDownReply", { status: "error", database: "unreachable", message: "SQLITE_BUSY: database is locked", spool: SPOOL }, "The database does not answer, or its file was deleted or replaced."),
         },
       },

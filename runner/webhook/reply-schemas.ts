@@ -101,6 +101,8 @@ const spool = v.object({
   mode: v.picklist(["direct", "spooling"]),
   backlog: count,
   file: v.string(),
+  since: v.optional(v.nullable(instant)),
+  refused_since: v.optional(v.nullable(instant)),
 });
 
 export const healthReply = v.looseObject({
@@ -120,4 +122,32 @@ export const healthDownReply = v.looseObject({
   database: v.picklist(["gone", "unreachable"]),
   message: v.string(),
   spool,
+});
+
+const alert = v.looseObject({
+  id: whole,
+  rule: v.string(),
+  subject: v.string(),
+  state: v.picklist(["firing", "resolved"]),
+  since: v.string(),
+  resolved_at: v.nullable(v.string()),
+  summary: v.string(),
+  details: v.record(v.string(), v.unknown()),
+  last_notified: v.nullable(v.string()),
+});
+
+const receiver = v.looseObject({
+  receiver: v.string(),
+  pending: count,
+  delivered: count,
+  refused: count,
+  last_delivered_at: v.nullable(v.string()),
+  last_error: v.nullable(v.string()),
+});
+
+export const alertsReply = v.looseObject({ firing: v.array(alert), history: v.array(alert), receivers: v.array(receiver) });
+
+/** OTLP's ExportMetricsServiceResponse: {} when every point was taken. */
+export const exportMetricsReply = v.looseObject({
+  partialSuccess: v.optional(v.looseObject({ rejectedDataPoints: v.string(), errorMessage: v.string() })),
 });

@@ -77,12 +77,18 @@ describe("GET /openapi.json", () => {
     expect(quota({ window: "weekly", used_percentage: 12, resets_at: 1764950400 })).not.toBe("");
   });
 
-  it("describes the webhook's real refusals", async () => {
+  it("describes the webhook's real replies and refusals", async () => {
     const { document, webhook } = await served();
     const checker = openApiChecker(document);
     const refused = await webhook.post("/resource-share/increment", { claude_name: "", mode: "autonomy", cache_read_increment: 1 });
     expect(refused.status).toBe(400);
     expect(checker.replyProblems("POST", "/resource-share/increment", 400, refused.body)).toBe("");
+    const exported = await webhook.post("/v1/metrics", JSON.parse(handlers.recordMetrics.example));
+    expect(exported.status).toBe(200);
+    expect(checker.replyProblems("POST", "/v1/metrics", 200, exported.body)).toBe("");
+    const alerts = await webhook.request("/resource/alerts?rule=silent_agent");
+    expect(alerts.status).toBe(200);
+    expect(checker.replyProblems("GET", "/resource/alerts", 200, await alerts.json())).toBe("");
     const unknown = await webhook.request("/resource/today/%00");
     expect(unknown.status).toBe(400);
     expect(checker.replyProblems("GET", "/resource/today/x", 400, await unknown.json())).toBe("");
