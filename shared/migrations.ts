@@ -1,5 +1,6 @@
 import type { Transaction } from "./libsql.ts";
 import type { Db } from "./context.ts";
+import { startRollup } from "./rollup.ts";
 import { CLOSED_DAYS_SCHEMA, FAIR_SHARE_COLUMNS, INCREMENTS_EVENT_INDEX, INDEXES, QUOTA_SCHEMA, TABLES, TOKEN_CLASS_COLUMNS, type TableSpec } from "./schema.ts";
 
 /**
@@ -64,6 +65,14 @@ export const MIGRATIONS: Migration[] = [
     name: "reports carry their token classes and model (input, output, cache creation, cache read)",
     async up(tx) {
       await addMissingColumns(tx, "resource_share_increments", TOKEN_CLASS_COLUMNS);
+    },
+  },
+  {
+    version: 9,
+    name: "an hourly rollup of the reports per agent and mode (usage_hourly), for the live reads",
+    async up(tx) {
+      // The reports already stored are rolled up on start, in chunks (buildRollup): a year of them is minutes of work.
+      await startRollup(tx);
     },
   },
 ];

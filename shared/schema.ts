@@ -162,3 +162,34 @@ export const TOKEN_CLASS_COLUMNS: [string, string][] = [
   ["cache_read_tokens", "INTEGER"],
   ["model", "TEXT"],
 ];
+
+/**
+ * Migration 9: the hourly rollup the live reads sum instead of the reports
+ * (functions/rollup.ts writes it, functions/usage.ts reads it). One row per
+ * UTC hour, agent and mode: the sums of the reports whose timestamp falls in
+ * that hour, kept equal to them in the transaction that stores them. `hour`
+ * is `hour_ms` as text, for the shell.
+ *
+ * usage_hourly_state: every report with id <= rolled_through_id is in the
+ * table, except while a build is under way: then those in
+ * (built_through_id, build_until_id] are not yet (a build fills them in
+ * chunks, each one committed with its watermark, so a stopped build resumes).
+ */
+export const ROLLUP_SCHEMA: string[] = [
+  `CREATE TABLE IF NOT EXISTS usage_hourly (
+  hour_ms INTEGER NOT NULL,
+  claude_name TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  tokens INTEGER NOT NULL,
+  cost REAL NOT NULL,
+  reports INTEGER NOT NULL,
+  hour TEXT GENERATED ALWAYS AS (strftime('%Y-%m-%dT%H:00Z', hour_ms / 1000, 'unixepoch')) VIRTUAL,
+  PRIMARY KEY (hour_ms, claude_name, mode)
+) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS usage_hourly_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  rolled_through_id INTEGER NOT NULL,
+  built_through_id INTEGER NOT NULL,
+  build_until_id INTEGER NOT NULL
+)`,
+];

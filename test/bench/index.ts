@@ -33,18 +33,31 @@ const FULL: Mode = { name: "full", ingestSeconds: 20, ingestRounds: 3, warmupSec
 const AGENTS = 20;
 const TIME_ZONE = "Europe/Berlin";
 
-function parseArgs(argv: string[]): { mode: Mode; seed: number } {
+/** The parts of the benchmark, in the order they run; `--only=ingest,rollups` runs some of them. */
+const PARTS = ["ingest", "aggregate", "viewer", "reporter", "rollups"] as const;
+type Part = (typeof PARTS)[number];
+
+function parseArgs(argv: string[]): { mode: Mode; seed: number; parts: Set<Part> } {
   let mode = FULL;
   let seed = 20261128;
+  let parts = new Set<Part>(PARTS);
   for (const arg of argv) {
     if (arg === "--quick") mode = QUICK;
     else if (/^--seed=\d+$/.test(arg)) seed = Number(arg.slice("--seed=".length));
-    else {
-      process.stderr.write(`Unknown option ${arg}. Use --quick (under a minute) and/or --seed=N.\n`);
+    else if (arg.startsWith("--only=")) {
+      const wanted = arg.slice("--only=".length).split(",");
+      const unknown = wanted.filter((p) => !(PARTS as readonly string[]).includes(p));
+      if (unknown.length > 0) {
+        process.stderr.write(`Unknown part(s) ${unknown.join(", ")} in ${arg}. The parts are: ${PARTS.join(", ")}.\n`);
+        process.exit(1);
+      }
+      parts = new Set(wanted as Part[]);
+    } else {
+      process.stderr.write(`Unknown option ${arg}. Use --quick (under a minute), --seed=N and/or --only=${PARTS.join(",")}.\n`);
       process.exit(1);
     }
   }
-  return { mode, seed };
+  return { mode, seed, parts };
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -63,7 +76,7 @@ function machine() {
 }
 
 async function main(): Promise<void> {
-  const { mode, seed } = parseArgs(process.argv.slice(2));
+  const { mode, seed, parts } = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const loadBefore = loadavg();
   const uptimeBefore = uptime();
@@ -71,6 +84,7 @@ async function main(): Promise<void> {
   const raw: Record<string, unknown> = {};
   const scratch = mkdtempSync(join(tmpdir(), "rs-bench-"));
   try {
+    if (parts.has("ingest")) {
     log(`ingest (${mode.ingestRounds} x ${mode.ingestSeconds} s per server and connection count, in turn; figures are medians):`);
     const ingest = await benchIngest(
       { seed, seconds: mode.ingestSeconds, rounds: mode.ingestRounds, warmupSeconds: mode.warmupSeconds, databasePath: join(scratch, "ingest.db"), timeZone: TIME_ZONE },
@@ -78,23 +92,32 @@ async function main(): Promise<void> {
     );
     raw.ingest = ingest;
     figures.push(...ingestFigures(ingest));
+    }
 
+    if (parts.has("aggregate") || parts.has("viewer")) {
     log(`\naggregation (${AGENTS} agents, ${mode.historyDays} days):`);
     const history = await makeHistory(join(ROOT, "bench-results"), seed, AGENTS, mode.historyDays, TIME_ZONE, log);
     raw.history = { ...history, agents: history.agents.length };
+    if (parts.has("aggregate")) {
     const aggregate = await benchAggregate(history, TIME_ZONE, log);
     raw.aggregate = aggregate;
     figures.push(...aggregateFigures(aggregate));
+    }
 
+    if (parts.has("viewer")) {
     log("\nviewer:");
     const viewer = await benchViewer(history, TIME_ZONE, mode.exportDays, log);
     raw.viewer = viewer;
     figures.push(...viewerFigures(viewer, history.rows));
+    }
+    }
 
+    if (parts.has("reporter")) {
     log("\nreporter (runner report):");
     const reporter = await benchReporter({ sizeMb: mode.name === "quick" ? 100 : 1000, steadySeconds: mode.name === "quick" ? 20 : 60 }, log);
     raw.reporter = reporter.raw;
     figures.push(...reporter.figures);
+    }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
