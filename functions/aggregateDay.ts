@@ -2,8 +2,9 @@ import * as v from "valibot";
 import type { Context } from "../shared/context.ts";
 import { isoDay } from "../shared/fields.ts";
 import { invalid, ok, type FieldIssue, type Result } from "../shared/result.ts";
-import { addDays, daysBetween, localDay } from "../shared/time.ts";
+import { addDays, dayBounds, daysBetween, localDay } from "../shared/time.ts";
 import { validate } from "../shared/validate.ts";
+import { checkRollupHours, type CheckRollupsOutput } from "./checkRollups.ts";
 import { closeDay, markChecked, planCatchUp, type CloseReason } from "./closeDays.ts";
 
 /** The longest range one call may close (ten years): a typo in a year should not run for hours. */
@@ -24,6 +25,8 @@ export interface AggregateOutput {
   days_closed: number;
   rows_written: number;
   days: { date: string; reason: CloseReason; rows: number }[];
+  /** The catch-up's check of the hourly rollup over the days it closed and yesterday (functions/checkRollups.ts); absent for a requested day or range. */
+  rollup_check?: CheckRollupsOutput;
 }
 
 /**
@@ -76,7 +79,12 @@ export async function aggregateDay(input: unknown, ctx: Context): Promise<Result
   }
   // Only once every planned day is closed: a failure above leaves the late
   // reports to be found again by the next run.
-  if (checkedThrough !== undefined) await markChecked(ctx.db, checkedThrough);
+  if (checkedThrough !== undefined) {
+    await markChecked(ctx.db, checkedThrough);
+    // The daily job proves the rollup the live reads use equal to what it just closed, and repairs it if not.
+    const first = plan[0]?.date !== undefined && plan[0].date < yesterday ? plan[0].date : yesterday;
+    out.rollup_check = await checkRollupHours(ctx.db, zone, { start: dayBounds(first, zone).start, end: dayBounds(yesterday, zone).end }, { from: first, to: yesterday }, ctx.progress);
+  }
   return ok(out);
 }
 

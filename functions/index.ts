@@ -1,6 +1,7 @@
 import type { Handler } from "../shared/context.ts";
 import { advise } from "./advise.ts";
 import { aggregateDay } from "./aggregateDay.ts";
+import { checkRollups } from "./checkRollups.ts";
 import { dashboard } from "./dashboard.ts";
 import { issueToken, revokeToken } from "./agentToken.ts";
 import { health } from "./health.ts";
@@ -53,6 +54,11 @@ export const handlers = {
     run: queryDaily,
     description: "Per-agent daily usage for a range of days (default the last 7); closed days from the table, others live.",
     example: '{"from":"2026-03-25","to":"2026-03-31","claude_name":"Sparkle-Orange"}',
+  },
+  checkRollups: {
+    run: checkRollups,
+    description: "Prove the hourly rollup equal to the reports' sums (default yesterday and today; \"all\": true for every hour) and repair a difference.",
+    example: '{"from":"2026-03-30","to":"2026-03-31"}',
   },
   dashboard: {
     run: dashboard,
