@@ -115,14 +115,16 @@ export async function checkRollupHours(
   const rs = await db.execute({
     sql: `WITH st AS MATERIALIZED (SELECT rolled_through_id AS rolled FROM usage_hourly_state WHERE id = 1)
       SELECT hour_ms, claude_name, mode, count(*) AS n,
-          coalesce(sum(rt), 0) AS rt, total(rc) AS rc, coalesce(sum(rr), 0) AS rr,
-          coalesce(sum(ut), 0) AS ut, total(uc) AS uc, coalesce(sum(ur), 0) AS ur
-        FROM (SELECT ${HOUR_OF} AS hour_ms, claude_name, mode, cache_read_increment AS rt, cost_delta AS rc, 1 AS rr, 0 AS ut, 0 AS uc, 0 AS ur
+          coalesce(sum(x_t), 0) AS rt, total(x_c) AS rc, coalesce(sum(x_r), 0) AS rr,
+          coalesce(sum(y_t), 0) AS ut, total(y_c) AS uc, coalesce(sum(y_r), 0) AS ur
+        FROM (SELECT ${HOUR_OF} AS hour_ms, claude_name, mode, cache_read_increment AS x_t, cost_delta AS x_c, 1 AS x_r, 0 AS y_t, 0 AS y_c, 0 AS y_r
             FROM resource_share_increments WHERE ${inRange("timestamp_ms")} AND id <= (SELECT rolled FROM st)
           UNION ALL
-          SELECT hour_ms, claude_name, mode, 0, 0, 0, tokens, cost, reports FROM usage_hourly WHERE ${inRange("hour_ms")})
+          SELECT hour_ms, claude_name, mode, 0, 0, 0, tokens, cost + cost_residual, reports FROM usage_hourly WHERE ${inRange("hour_ms")})
         GROUP BY hour_ms, claude_name, mode
-        HAVING rt != ut OR rr != ur OR abs(rc - uc) > ${COST_TOLERANCE} * max(1, abs(rc))
+        -- Aggregates, not the names above: in HAVING a bare name would be a column of some row of the group.
+        HAVING coalesce(sum(x_t), 0) != coalesce(sum(y_t), 0) OR coalesce(sum(x_r), 0) != coalesce(sum(y_r), 0)
+          OR abs(total(x_c) - total(y_c)) > ${COST_TOLERANCE} * max(1, abs(total(x_c)))
       UNION ALL
       SELECT NULL, NULL, NULL, (SELECT count(*) FROM (SELECT DISTINCT hour_ms, claude_name, mode FROM (
           SELECT ${HOUR_OF} AS hour_ms, claude_name, mode FROM resource_share_increments WHERE ${inRange("timestamp_ms")}

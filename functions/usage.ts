@@ -74,6 +74,9 @@ export function usageRowsStatement(spans: Span[], ready: boolean, claudeName?: s
     args.push(...whole);
     parts.push(`SELECT w.key AS key, h.hour_ms AS hour_ms, h.claude_name AS claude_name, h.mode AS mode, h.tokens AS tokens, h.cost AS cost, h.reports AS reports
       FROM whole AS w JOIN usage_hourly AS h ON h.hour_ms >= w.s AND h.hour_ms < w.e${byName("h")}`);
+    // What rounding left out of each hour's cost, as rows of their own: one total() over both gives the reports' own sum.
+    parts.push(`SELECT w.key, h.hour_ms, h.claude_name, h.mode, 0, h.cost_residual, 0
+      FROM whole AS w JOIN usage_hourly AS h ON h.hour_ms >= w.s AND h.hour_ms < w.e${byName("h")} AND h.cost_residual != 0`);
   }
   if (edges.length > 0) {
     ctes.push(values("edge", edges));

@@ -13,16 +13,23 @@ export const HOUR_MS = 3_600_000;
 export const HOUR_OF = `(timestamp_ms - ((timestamp_ms % ${HOUR_MS}) + ${HOUR_MS}) % ${HOUR_MS})`;
 
 /**
- * Adds the reports `where` selects to the rollup, grouped first: one
- * upsert per hour, agent and mode, not one per report. Reports without a
- * readable time (timestamp_ms NULL) belong to no hour, as to no day.
+ * Adds the reports `where` selects to the rollup, one upsert each. Costs
+ * are added without losing a bit: `cost` takes the rounded sum, and
+ * `cost_residual` what the rounding left out (Knuth's TwoSum, exact in IEEE
+ * doubles), so a day read from its hours (functions/usage.ts sums both
+ * with total(), as the day's reports are summed) gives the reports' own
+ * total to the last bit, which a plain running sum missed by a unit in the
+ * last place on a day of many priced reports. Reports without a readable
+ * time (timestamp_ms NULL) belong to no hour, as to no day.
  */
-export const rollUp = (where: string): string => `INSERT INTO usage_hourly (hour_ms, claude_name, mode, tokens, cost, reports)
-  SELECT ${HOUR_OF}, claude_name, mode, coalesce(sum(cache_read_increment), 0), total(cost_delta), count(*)
+export const rollUp = (where: string): string => `INSERT INTO usage_hourly (hour_ms, claude_name, mode, tokens, cost, reports, cost_residual)
+  SELECT ${HOUR_OF}, claude_name, mode, coalesce(cache_read_increment, 0), coalesce(cost_delta, 0.0), 1, 0.0
     FROM resource_share_increments WHERE ${where} AND timestamp_ms IS NOT NULL
-    GROUP BY 1, 2, 3
   ON CONFLICT (hour_ms, claude_name, mode) DO UPDATE SET
-    tokens = tokens + excluded.tokens, cost = cost + excluded.cost, reports = reports + excluded.reports`;
+    tokens = tokens + excluded.tokens, reports = reports + 1,
+    cost = cost + excluded.cost,
+    cost_residual = cost_residual + ((cost - ((cost + excluded.cost) - ((cost + excluded.cost) - cost)))
+      + (excluded.cost - ((cost + excluded.cost) - cost)))`;
 
 /**
  * Run in the transaction of every commit of reports (functions/store.ts),

@@ -168,7 +168,10 @@ export const TOKEN_CLASS_COLUMNS: [string, string][] = [
  * (functions/rollup.ts writes it, functions/usage.ts reads it). One row per
  * UTC hour, agent and mode: the sums of the reports whose timestamp falls in
  * that hour, kept equal to them in the transaction that stores them. `hour`
- * is `hour_ms` as text, for the shell.
+ * is `hour_ms` as text, for the shell. `cost` is rounded as a double is;
+ * `cost_residual` is what that rounding left out (cost + cost_residual is
+ * the exact sum), so that a day summed from its hours gives the same last
+ * bit as the day summed from its reports.
  *
  * usage_hourly_state: every report with id <= rolled_through_id is in the
  * table, except while a build is under way: then those in
@@ -183,6 +186,7 @@ export const ROLLUP_SCHEMA: string[] = [
   tokens INTEGER NOT NULL,
   cost REAL NOT NULL,
   reports INTEGER NOT NULL,
+  cost_residual REAL NOT NULL DEFAULT 0,
   hour TEXT GENERATED ALWAYS AS (strftime('%Y-%m-%dT%H:00Z', hour_ms / 1000, 'unixepoch')) VIRTUAL,
   PRIMARY KEY (hour_ms, claude_name, mode)
 ) WITHOUT ROWID`,
