@@ -7,6 +7,7 @@ import type { Database } from "../platform/libsql-client.ts";
 import { tokensRequired } from "./auth.ts";
 import { showUrl } from "../platform/addresses.ts";
 import { filePath, watchDatabaseFile } from "../platform/database.ts";
+import { diskGuard } from "./disk-full.ts";
 import { durableStore } from "./durable-store.ts";
 import { handlerConfig } from "../platform/environment.ts";
 import { openFileConnection, WEBHOOK_CACHE_KIB, WEBHOOK_WAL_AUTOCHECKPOINT, type FileConnection } from "../platform/file-connection.ts";
@@ -77,8 +78,9 @@ export function buildWebhook(
   // concurrent requests' reports are stored by one INSERT (group commit).
   const path = filePath(config.databaseUrl);
   const writer = path ? fileWriter(path, webhookTimeoutMs(config.databaseUrl), log, config.durability, syncWal) : undefined;
-  // One connection writes reports, live and from the spool alike.
-  const writes = writer ?? database.db;
+  // One connection writes reports, live and from the spool alike; a write that fails for lack of space empties the WAL first.
+  const disk = diskGuard(writer ?? database.db, writer ? () => writer.checkpointAll() : undefined, log);
+  const writes = disk.writes;
   const store = durableStore(writes, spool, log, {
     write: onDisk(groupStore(writes), writer, config.durability),
     ready,
@@ -93,6 +95,7 @@ export function buildWebhook(
     log,
     requireTokens,
     checkDatabase: watchDatabaseFile(config.databaseUrl),
+    disk: disk.status,
   });
   return {
     app,

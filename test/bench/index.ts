@@ -9,6 +9,7 @@ import { makeHistory } from "./history.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchReporter } from "./reporter.ts";
 import { benchViewer, type ViewerResults } from "./viewer.ts";
+import { benchRollups, rollupFigures } from "./rollups.ts";
 import { renderTable, type Figure } from "./table.ts";
 
 /**
@@ -117,6 +118,13 @@ async function main(): Promise<void> {
     const reporter = await benchReporter({ sizeMb: mode.name === "quick" ? 100 : 1000, steadySeconds: mode.name === "quick" ? 20 : 60 }, log);
     raw.reporter = reporter.raw;
     figures.push(...reporter.figures);
+    }
+
+    if (parts.has("rollups")) {
+      log("\nlive reads on a day of 1,000 agents (hourly rollup):");
+      const rollups = await benchRollups(log);
+      raw.rollups = rollups;
+      figures.push(...rollupFigures(rollups));
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
