@@ -1,6 +1,5 @@
 import type { InStatement, ResultSet } from "../shared/libsql.ts";
 import type { Db } from "../shared/context.ts";
-import { ROLL_UP_NEW } from "../shared/rollup.ts";
 import { insertQuotaRows, insertQuotaRowsOfNewEvent, type QuotaRow } from "./quota/observation.ts";
 import type { IncrementRow } from "./report.ts";
 
@@ -120,10 +119,9 @@ export async function storeIncrements(db: Writes, rows: IncrementRow[]): Promise
       { sql: insertReturning(firsts.length), args: firsts.flatMap(valuesOf) },
     ];
   });
-  // A report's rate_limits readings go in with it, first (the reports' own results are read by position after them);
-  // the hourly rollup takes the new rows last, in the same transaction (shared/rollup.ts).
+  // A report's rate_limits readings go in with it, first (the reports' own results are read by position after them).
   const quota = rows.some((r) => r.quota !== undefined) ? quotaStatements(rows) : [];
-  const results = await db.batch([...quota, ...statements, ...ROLL_UP_NEW], "write");
+  const results = await db.batch(quota.length ? [...quota, ...statements] : statements, "write");
   const stored: StoredIncrement[] = [];
   for (const [i, chunk] of chunks.entries()) {
     const inserted = results[quota.length + 2 * i + 1]!;

@@ -13,23 +13,29 @@ export const HOUR_MS = 3_600_000;
 export const HOUR_OF = `(timestamp_ms - ((timestamp_ms % ${HOUR_MS}) + ${HOUR_MS}) % ${HOUR_MS})`;
 
 /**
- * Adds the reports `where` selects to the rollup, one upsert each. Costs
- * are added without losing a bit: `cost` takes the rounded sum, and
- * `cost_residual` what the rounding left out (Knuth's TwoSum, exact in IEEE
- * doubles), so a day read from its hours (functions/usage.ts sums both
- * with total(), as the day's reports are summed) gives the reports' own
- * total to the last bit, which a plain running sum missed by a unit in the
- * last place on a day of many priced reports. Reports without a readable
- * time (timestamp_ms NULL) belong to no hour, as to no day.
+ * Adds the reports `where` selects to the rollup, grouped first: one upsert
+ * per hour, agent and mode, not one per report. Costs are added without
+ * losing a bit: a group's rounded sum `hi` goes into `cost`, and what that
+ * rounding left out (total() of the group's costs and -hi, which SQLite's
+ * compensated summation gives accurately) plus what adding `hi` to `cost`
+ * rounds off (Knuth's TwoSum, exact in IEEE doubles) into `cost_residual`.
+ * So a day read from its hours (functions/usage.ts sums both with one
+ * total(), as the day's reports are summed) gives the reports' own total to
+ * the last bit, which a plain running sum missed by a unit in the last place
+ * on a day of many priced reports. Reports without a readable time
+ * (timestamp_ms NULL) belong to no hour, as to no day.
  */
 export const rollUp = (where: string): string => `INSERT INTO usage_hourly (hour_ms, claude_name, mode, tokens, cost, reports, cost_residual)
-  SELECT ${HOUR_OF}, claude_name, mode, coalesce(cache_read_increment, 0), coalesce(cost_delta, 0.0), 1, 0.0
-    FROM resource_share_increments WHERE ${where} AND timestamp_ms IS NOT NULL
+  WITH new AS MATERIALIZED (SELECT ${HOUR_OF} AS h, claude_name AS n, mode AS m, coalesce(cache_read_increment, 0) AS t, coalesce(cost_delta, 0.0) AS c
+      FROM resource_share_increments WHERE ${where} AND timestamp_ms IS NOT NULL),
+    g AS MATERIALIZED (SELECT h, n, m, sum(t) AS t, total(c) AS hi, count(*) AS r FROM new GROUP BY h, n, m),
+    lo AS MATERIALIZED (SELECT h, n, m, total(v) AS lo FROM (SELECT h, n, m, c AS v FROM new UNION ALL SELECT h, n, m, -hi FROM g) GROUP BY h, n, m)
+  SELECT g.h, g.n, g.m, g.t, g.hi, g.r, lo.lo FROM g JOIN lo ON lo.h = g.h AND lo.n = g.n AND lo.m = g.m WHERE true
   ON CONFLICT (hour_ms, claude_name, mode) DO UPDATE SET
-    tokens = tokens + excluded.tokens, reports = reports + 1,
+    tokens = tokens + excluded.tokens, reports = reports + excluded.reports,
     cost = cost + excluded.cost,
-    cost_residual = cost_residual + ((cost - ((cost + excluded.cost) - ((cost + excluded.cost) - cost)))
-      + (excluded.cost - ((cost + excluded.cost) - cost)))`;
+    cost_residual = cost_residual + excluded.cost_residual
+      + ((cost - ((cost + excluded.cost) - ((cost + excluded.cost) - cost))) + (excluded.cost - ((cost + excluded.cost) - cost)))`;
 
 /**
  * Run in the transaction of every commit of reports (functions/store.ts),

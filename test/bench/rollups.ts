@@ -18,6 +18,7 @@ import { buildRollup, startRollup } from "../../shared/rollup.ts";
 import { ROOT } from "../support/process.ts";
 import { ROLLUP_DIFFERENCES_SQL } from "../support/rollup.ts";
 import { median } from "./median.ts";
+import { benchRollupWrites, type RollupWriteResults } from "./rollup-writes.ts";
 import type { Figure } from "./table.ts";
 
 /**
@@ -44,6 +45,8 @@ export interface RollupResults {
   /** Rows of usage_hourly that differ from the reports' sums, by the sqlite3 CLI, and its seconds. */
   differing: number;
   checkSeconds: number;
+  /** The write path with and without the rollup, per commit size. */
+  writes: RollupWriteResults[];
 }
 
 /** The day's file, made once per UTC day under the OS's temporary directory (about a minute), reused after. */
@@ -100,6 +103,9 @@ async function timed(run: () => Promise<unknown>): Promise<number[]> {
 }
 
 export async function benchRollups(log: (line: string) => void): Promise<RollupResults> {
+  // 1 report per commit: one agent's timer alone; 10 and 50: group commits under load.
+  const writes: RollupWriteResults[] = [];
+  for (const perCommit of [1, 10, 50]) writes.push(await benchRollupWrites(log, { perCommit }));
   const { path, generatedSeconds } = makeDay(log);
   const database = await openDatabase({ url: `file:${path}` });
   const db = database.client;
@@ -142,7 +148,11 @@ export async function benchRollups(log: (line: string) => void): Promise<RollupR
         })));
         await loadFamilyState(db, Date.now(), ctx.config, ledger);
       }],
-      ["usage by hour, 24 h (info)", () => usageByHour(db, Date.now() - 86_400_000, Date.now())],
+      // On whole hours, as a caller asks for the last 24 of them (partial hours would be summed from the reports).
+      ["usage by hour, 24 h (info)", () => {
+        const nextHour = Math.ceil(Date.now() / 3_600_000) * 3_600_000;
+        return usageByHour(db, nextHour - 86_400_000, nextHour);
+      }],
     ];
     const results: RollupResults["reads"] = {};
     for (const [name, run] of reads) {
@@ -159,7 +169,7 @@ export async function benchRollups(log: (line: string) => void): Promise<RollupR
     const differing = Number(execFileSync("sqlite3", [path, ROLLUP_DIFFERENCES_SQL], { encoding: "utf8" }).trim());
     const checkSeconds = (performance.now() - t2) / 1000;
     log(`  sqlite3 CLI: ${differing} row(s) of usage_hourly differ from the reports' sums (${checkSeconds.toFixed(1)} s)`);
-    return { reports, generatedSeconds, buildSeconds, dailyJobSeconds, reads: results, differing, checkSeconds };
+    return { reports, generatedSeconds, buildSeconds, dailyJobSeconds, reads: results, differing, checkSeconds, writes };
   } finally {
     if (!db.closed) database.close();
   }
@@ -168,6 +178,14 @@ export async function benchRollups(log: (line: string) => void): Promise<RollupR
 export function rollupFigures(r: RollupResults): Figure[] {
   const day = `${(r.reports / 1e6).toFixed(1)}M reports/day`;
   return [
+    ...r.writes.flatMap((w): Figure[] => {
+      const ratio = median(w.behind) / median(w.without);
+      const each = median(w.inEachCommit) / median(w.without);
+      return [
+        { name: `store ${w.perCommit} report(s)/commit, rollup behind`, value: median(w.behind), unit: "rows/s", reference: "no rollup", referenceValue: median(w.without), ratio, target: ">= 0.95", met: ratio >= 0.95 },
+        { name: `store ${w.perCommit} report(s)/commit, rollup in each`, value: median(w.inEachCommit), unit: "rows/s", reference: "no rollup", referenceValue: median(w.without), ratio: each, target: "(info: not chosen)", met: null },
+      ];
+    }),
     ...Object.entries(r.reads).map(([name, { rollup, reports }]): Figure => {
       const info = name.endsWith("(info)");
       const ms = median(rollup);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { storeIncrements } from "../../functions/store.ts";
 import type { IncrementRow } from "../../functions/report.ts";
+import { ROLL_UP_NEW } from "../../shared/rollup.ts";
 import { addDays } from "../../shared/time.ts";
 import { openStore, type TestStore } from "../support/backends.ts";
 import { ROLLUP_DIFFERENCES_SQL } from "../support/rollup.ts";
@@ -8,7 +9,7 @@ import { runInvoke, runRunner } from "../support/server.ts";
 
 const differing = (store: TestStore) => Number(store.rows<{ differing: number }>(ROLLUP_DIFFERENCES_SQL)[0]!.differing);
 
-/** Reports every 20 minutes over the last two days, from now back. */
+/** Reports every 20 minutes over the last two days, from now back, rolled up as the webhook does. */
 async function twoDays(store: TestStore): Promise<void> {
   const now = Date.now();
   const rows: IncrementRow[] = Array.from({ length: 144 }, (_, i) => {
@@ -19,6 +20,7 @@ async function twoDays(store: TestStore): Promise<void> {
     };
   });
   await storeIncrements(store.db, rows);
+  await store.db.batch(ROLL_UP_NEW, "write");
 }
 
 describe("checkRollups", () => {
