@@ -25,14 +25,14 @@ export const HOUR_OF = `(timestamp_ms - ((timestamp_ms % ${HOUR_MS}) + ${HOUR_MS
  * on a day of many priced reports. Reports without a readable time
  * (timestamp_ms NULL) belong to no hour, as to no day.
  */
-export const rollUp = (where: string): string => `INSERT INTO usage_hourly (hour_ms, claude_name, mode, tokens, cost, reports, cost_residual)
-  WITH new AS MATERIALIZED (SELECT ${HOUR_OF} AS h, claude_name AS n, mode AS m, coalesce(cache_read_increment, 0) AS t, coalesce(cost_delta, 0.0) AS c
+export const rollUp = (where: string): string => `INSERT INTO usage_hourly (hour_ms, claude_name, mode, tokens, cost, reports, cost_residual, max_id)
+  WITH new AS MATERIALIZED (SELECT ${HOUR_OF} AS h, claude_name AS n, mode AS m, coalesce(cache_read_increment, 0) AS t, coalesce(cost_delta, 0.0) AS c, id
       FROM resource_share_increments WHERE ${where} AND timestamp_ms IS NOT NULL),
-    g AS MATERIALIZED (SELECT h, n, m, sum(t) AS t, total(c) AS hi, count(*) AS r FROM new GROUP BY h, n, m),
+    g AS MATERIALIZED (SELECT h, n, m, sum(t) AS t, total(c) AS hi, count(*) AS r, max(id) AS i FROM new GROUP BY h, n, m),
     lo AS MATERIALIZED (SELECT h, n, m, total(v) AS lo FROM (SELECT h, n, m, c AS v FROM new UNION ALL SELECT h, n, m, -hi FROM g) GROUP BY h, n, m)
-  SELECT g.h, g.n, g.m, g.t, g.hi, g.r, lo.lo FROM g JOIN lo ON lo.h = g.h AND lo.n = g.n AND lo.m = g.m WHERE true
+  SELECT g.h, g.n, g.m, g.t, g.hi, g.r, lo.lo, g.i FROM g JOIN lo ON lo.h = g.h AND lo.n = g.n AND lo.m = g.m WHERE true
   ON CONFLICT (hour_ms, claude_name, mode) DO UPDATE SET
-    tokens = tokens + excluded.tokens, reports = reports + excluded.reports,
+    tokens = tokens + excluded.tokens, reports = reports + excluded.reports, max_id = max(max_id, excluded.max_id),
     cost = cost + excluded.cost,
     cost_residual = cost_residual + excluded.cost_residual
       + ((cost - ((cost + excluded.cost) - ((cost + excluded.cost) - cost))) + (excluded.cost - ((cost + excluded.cost) - cost)))`;
@@ -59,8 +59,9 @@ export const ROLL_UP_NEW: string[] = [
  * runs it; so does ensureRollup when a person dropped one of its tables.
  */
 export async function startRollup(tx: Pick<Transaction, "execute">): Promise<void> {
+  // Made afresh: what a person left of it is rebuilt anyway, in this version's shape.
+  await tx.execute("DROP TABLE IF EXISTS usage_hourly");
   for (const sql of ROLLUP_SCHEMA) await tx.execute(sql);
-  await tx.execute("DELETE FROM usage_hourly");
   await tx.execute(`INSERT OR REPLACE INTO usage_hourly_state (id, rolled_through_id, built_through_id, build_until_id)
     SELECT 1, m, 0, m FROM (SELECT coalesce(max(id), 0) AS m FROM resource_share_increments)`);
 }

@@ -171,7 +171,8 @@ export const TOKEN_CLASS_COLUMNS: [string, string][] = [
  * is `hour_ms` as text, for the shell. `cost` is rounded as a double is;
  * `cost_residual` is what that rounding left out (cost + cost_residual is
  * the exact sum), so that a day summed from its hours gives the same last
- * bit as the day summed from its reports.
+ * bit as the day summed from its reports. `max_id` is the highest report id
+ * in the row.
  *
  * usage_hourly_state: every report with id <= rolled_through_id is in the
  * table, except while a build is under way: then those in
@@ -187,9 +188,12 @@ export const ROLLUP_SCHEMA: string[] = [
   cost REAL NOT NULL,
   reports INTEGER NOT NULL,
   cost_residual REAL NOT NULL DEFAULT 0,
+  max_id INTEGER NOT NULL DEFAULT 0,
   hour TEXT GENERATED ALWAYS AS (strftime('%Y-%m-%dT%H:00Z', hour_ms / 1000, 'unixepoch')) VIRTUAL,
   PRIMARY KEY (hour_ms, claude_name, mode)
 ) WITHOUT ROWID`,
+  // The hours that reports since a given id went into: how queryDaily finds late reports without walking today's.
+  "CREATE INDEX IF NOT EXISTS usage_hourly_max_id ON usage_hourly (max_id)",
   `CREATE TABLE IF NOT EXISTS usage_hourly_state (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   rolled_through_id INTEGER NOT NULL,

@@ -1,10 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
 import { daySumsStatement, dayRowsAsJson, parseDayRows, sumDays } from "../../functions/daySums.ts";
 import { usageByHour } from "../../functions/usage.ts";
+import { aggregateDay } from "../../functions/aggregateDay.ts";
+import { queryDaily } from "../../functions/queryDaily.ts";
 import { storeIncrements } from "../../functions/store.ts";
 import type { IncrementRow } from "../../functions/report.ts";
 import { buildRollup, ensureRollup, ROLL_UP_NEW, rollupProgress } from "../../shared/rollup.ts";
-import { addDays } from "../../shared/time.ts";
 import { webhookApp } from "../support/apps.ts";
 import { openStore, type TestStore } from "../support/backends.ts";
 import { ROLLUP_DIFFERENCES_SQL } from "../support/rollup.ts";
@@ -127,5 +128,36 @@ describe("the hourly rollup", () => {
     expect(await buildRollup(store.db, { chunk: 30 })).toEqual({ builtThroughId: 100, buildUntilId: 100 });
     expect(differing(store)).toBe(0);
     expect(await sumDays(store.db, days, "UTC")).toEqual(await rawDays(store, days, "UTC"));
+  });
+
+  it.each([
+    ["UTC", "2026-03-28T10:00:00.000Z"],
+    // 23:50 on the 29th there, in the UTC hour (18:00) that also holds the start of today (18:15 UTC): looked at in the table.
+    ["Asia/Kathmandu", "2026-03-29T18:05:00.000Z"],
+  ])("finds a late report for a closed day in %s through the rollup, rolled up or not yet, and the day is live until closed again", async (zone, lateAt) => {
+    const store = await openStore();
+    await storeIncrements(store.db, spread(Date.parse("2026-03-27T00:00:00Z"), 400));
+    await store.db.batch(ROLL_UP_NEW, "write");
+    const ctx = { db: store.db, now: () => new Date("2026-03-30T12:00:00Z"), config: { timeZone: zone, replayWindowDays: 7 } };
+    expect((await aggregateDay({}, ctx)).ok).toBe(true);
+    // A report for today, as every day has: not late.
+    await storeIncrements(store.db, [row({ timestamp: "2026-03-30T11:00:00.000Z", claude_name: "Agent-1" })]);
+    await store.db.batch(ROLL_UP_NEW, "write");
+    const closed = async () => {
+      const r = await queryDaily({ from: "2026-03-27", to: "2026-03-30" }, ctx);
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value.days.filter((d) => d.closed).map((d) => d.date);
+    };
+    expect(await closed()).toEqual(["2026-03-27", "2026-03-28", "2026-03-29"]);
+    const lateDay = new Date(Date.parse(lateAt)).toLocaleDateString("en-CA", { timeZone: zone });
+    await storeIncrements(store.db, [row({ timestamp: lateAt, claude_name: "Late-One", cache_read_increment: 777 })]);
+    // Not rolled up yet, then rolled up: live either way.
+    expect(await closed()).not.toContain(lateDay);
+    await store.db.batch(ROLL_UP_NEW, "write");
+    expect(await closed()).not.toContain(lateDay);
+    const r = await queryDaily({ from: lateDay, to: lateDay, claude_name: "Late-One" }, ctx);
+    expect(r.ok && r.value.rows.map((x) => [x.date, x.total_tokens, x.closed])).toEqual([[lateDay, 777, false]]);
+    expect((await aggregateDay({}, ctx)).ok).toBe(true);
+    expect(await closed()).toEqual(["2026-03-27", "2026-03-28", "2026-03-29"]);
   });
 });
