@@ -29,8 +29,9 @@ export const rollUp = (where: string): string => `INSERT INTO usage_hourly (hour
   WITH new AS MATERIALIZED (SELECT ${HOUR_OF} AS h, claude_name AS n, mode AS m, coalesce(cache_read_increment, 0) AS t, coalesce(cost_delta, 0.0) AS c, id
       FROM resource_share_increments WHERE ${where} AND timestamp_ms IS NOT NULL),
     g AS MATERIALIZED (SELECT h, n, m, sum(t) AS t, total(c) AS hi, count(*) AS r, max(id) AS i FROM new GROUP BY h, n, m),
-    lo AS MATERIALIZED (SELECT h, n, m, total(v) AS lo FROM (SELECT h, n, m, c AS v FROM new UNION ALL SELECT h, n, m, -hi FROM g) GROUP BY h, n, m)
-  SELECT g.h, g.n, g.m, g.t, g.hi, g.r, lo.lo, g.i FROM g JOIN lo ON lo.h = g.h AND lo.n = g.n AND lo.m = g.m WHERE true
+    -- Only priced reports: most timers send no cost, and their groups have nothing to leave out.
+    lo AS MATERIALIZED (SELECT h, n, m, total(v) AS lo FROM (SELECT h, n, m, c AS v FROM new WHERE c != 0 UNION ALL SELECT h, n, m, -hi FROM g WHERE hi != 0) GROUP BY h, n, m)
+  SELECT g.h, g.n, g.m, g.t, g.hi, g.r, coalesce(lo.lo, 0.0), g.i FROM g LEFT JOIN lo ON lo.h = g.h AND lo.n = g.n AND lo.m = g.m WHERE true
   ON CONFLICT (hour_ms, claude_name, mode) DO UPDATE SET
     tokens = tokens + excluded.tokens, reports = reports + excluded.reports, max_id = max(max_id, excluded.max_id),
     cost = cost + excluded.cost,
