@@ -86,38 +86,38 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), "rs-bench-"));
   try {
     if (parts.has("ingest")) {
-    log(`ingest (${mode.ingestRounds} x ${mode.ingestSeconds} s per server and connection count, in turn; figures are medians):`);
-    const ingest = await benchIngest(
-      { seed, seconds: mode.ingestSeconds, rounds: mode.ingestRounds, warmupSeconds: mode.warmupSeconds, databasePath: join(scratch, "ingest.db"), timeZone: TIME_ZONE },
-      log,
-    );
-    raw.ingest = ingest;
-    figures.push(...ingestFigures(ingest));
+      log(`ingest (${mode.ingestRounds} x ${mode.ingestSeconds} s per server and connection count, in turn; figures are medians):`);
+      const ingest = await benchIngest(
+        { seed, seconds: mode.ingestSeconds, rounds: mode.ingestRounds, warmupSeconds: mode.warmupSeconds, databasePath: join(scratch, "ingest.db"), timeZone: TIME_ZONE },
+        log,
+      );
+      raw.ingest = ingest;
+      figures.push(...ingestFigures(ingest));
     }
 
     if (parts.has("aggregate") || parts.has("viewer")) {
-    log(`\naggregation (${AGENTS} agents, ${mode.historyDays} days):`);
-    const history = await makeHistory(join(ROOT, "bench-results"), seed, AGENTS, mode.historyDays, TIME_ZONE, log);
-    raw.history = { ...history, agents: history.agents.length };
-    if (parts.has("aggregate")) {
-    const aggregate = await benchAggregate(history, TIME_ZONE, log);
-    raw.aggregate = aggregate;
-    figures.push(...aggregateFigures(aggregate));
-    }
+      log(`\naggregation (${AGENTS} agents, ${mode.historyDays} days):`);
+      const history = await makeHistory(join(ROOT, "bench-results"), seed, AGENTS, mode.historyDays, TIME_ZONE, log);
+      raw.history = { ...history, agents: history.agents.length };
+      if (parts.has("aggregate")) {
+        const aggregate = await benchAggregate(history, TIME_ZONE, log);
+        raw.aggregate = aggregate;
+        figures.push(...aggregateFigures(aggregate));
+      }
 
-    if (parts.has("viewer")) {
-    log("\nviewer:");
-    const viewer = await benchViewer(history, TIME_ZONE, mode.exportDays, log);
-    raw.viewer = viewer;
-    figures.push(...viewerFigures(viewer, history.rows));
-    }
+      if (parts.has("viewer")) {
+        log("\nviewer:");
+        const viewer = await benchViewer(history, TIME_ZONE, mode.exportDays, log);
+        raw.viewer = viewer;
+        figures.push(...viewerFigures(viewer, history.rows));
+      }
     }
 
     if (parts.has("reporter")) {
-    log("\nreporter (runner report):");
-    const reporter = await benchReporter({ sizeMb: mode.name === "quick" ? 100 : 1000, steadySeconds: mode.name === "quick" ? 20 : 60 }, log);
-    raw.reporter = reporter.raw;
-    figures.push(...reporter.figures);
+      log("\nreporter (runner report):");
+      const reporter = await benchReporter({ sizeMb: mode.name === "quick" ? 100 : 1000, steadySeconds: mode.name === "quick" ? 20 : 60 }, log);
+      raw.reporter = reporter.raw;
+      figures.push(...reporter.figures);
     }
 
     if (parts.has("rollups")) {
