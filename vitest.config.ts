@@ -9,6 +9,8 @@ import { defineConfig } from "vitest/config";
  */
 const SERVER_PASS = [
   "test/functions/aggregateDay.test.ts",
+  "test/functions/checkRollups.test.ts",
+  "test/shared/rollup.test.ts",
   "test/functions/queryDaily.test.ts",
   "test/functions/store.test.ts",
   "test/functions/telemetry/compare.test.ts",

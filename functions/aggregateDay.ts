@@ -2,10 +2,11 @@ import * as v from "valibot";
 import type { Context } from "../shared/context.ts";
 import { isoDay } from "../shared/fields.ts";
 import { invalid, ok, type FieldIssue, type Result } from "../shared/result.ts";
-import { addDays, daysBetween, localDay } from "../shared/time.ts";
+import { addDays, dayBounds, daysBetween, localDay } from "../shared/time.ts";
 import { validate } from "../shared/validate.ts";
 import { DEFAULT_TELEMETRY_MARGIN_PERCENT } from "../shared/config.ts";
 import { compareDays } from "./telemetry/compare.ts";
+import { checkRollupHours, type CheckRollupsOutput } from "./checkRollups.ts";
 import { closeDay, markChecked, planCatchUp, type CloseReason } from "./closeDays.ts";
 
 /** The longest range one call may close (ten years): a typo in a year should not run for hours. */
@@ -28,6 +29,8 @@ export interface AggregateOutput {
   days: { date: string; reason: CloseReason; rows: number }[];
   /** Agent days compared with telemetry (functions/telemetry/compare.ts), and how many disagree beyond the margin. */
   telemetry: { compared: number; disagreeing: number; margin_percent: number };
+  /** The catch-up's check of the hourly rollup over the days it closed and yesterday (functions/checkRollups.ts); absent for a requested day or range. */
+  rollup_check?: CheckRollupsOutput;
 }
 
 /**
@@ -90,7 +93,12 @@ export async function aggregateDay(input: unknown, ctx: Context): Promise<Result
     ctx.progress?.(`compared ${compared.compared} agent day(s) with telemetry: ${compared.disagreeing} disagree by more than ${margin}%`);
   // Only once every planned day is closed: a failure above leaves the late
   // reports to be found again by the next run.
-  if (checkedThrough !== undefined) await markChecked(ctx.db, checkedThrough);
+  if (checkedThrough !== undefined) {
+    await markChecked(ctx.db, checkedThrough);
+    // The daily job proves the rollup the live reads use equal to what it just closed, and repairs it if not.
+    const first = plan[0]?.date !== undefined && plan[0].date < yesterday ? plan[0].date : yesterday;
+    out.rollup_check = await checkRollupHours(ctx.db, zone, { start: dayBounds(first, zone).start, end: dayBounds(yesterday, zone).end }, { from: first, to: yesterday }, ctx.progress);
+  }
   return ok(out);
 }
 

@@ -1,6 +1,8 @@
 import type { Db } from "../shared/context.ts";
+import type { InValue } from "../shared/libsql.ts";
 import { jsonRow, unwrapJsonRow } from "../shared/jsonRows.ts";
 import { addDays, dayStarts } from "../shared/time.ts";
+import { rollupReady, usageRowsStatement } from "./usage.ts";
 
 /** Tokens and cost over a period, split by mode. */
 export interface Sums {
@@ -129,21 +131,49 @@ export function parseDayRows(cell: unknown): DayRow[] {
 }
 
 /**
- * Sums local days straight from the increments, ordered by day then agent;
- * days without activity have no rows.
+ * The sums of local days as daySumsStatement gives them, but read through
+ * the hourly rollup (functions/usage.ts): whole hours from usage_hourly,
+ * partial ones from the increments. Same rows, same order of columns.
+ */
+export function rolledDaySumsStatement(days: string[], timeZone: string, ready: boolean, claudeName?: string): { sql: string; args: InValue[] } {
+  const sorted = [...new Set(days)].sort();
+  const bounds = dayStarts(sorted.flatMap((day) => [day, addDays(day, 1)]), timeZone);
+  const usage = usageRowsStatement(sorted.map((day, i) => ({ key: day, start: bounds[2 * i]!, end: bounds[2 * i + 1]! })), ready, claudeName);
+  const sql = `SELECT claude_name, date,
+    a AS autonomous_tokens, c AS collaborative_tokens, a + c AS total_tokens,
+    ac AS autonomous_cost, cc AS collaborative_cost, ac + cc AS total_cost,
+    ar AS autonomous_reports, cr AS collaborative_reports, ar + cr AS report_count
+  FROM (SELECT u.claude_name, u.key AS date,
+      coalesce(sum(CASE WHEN u.mode = 'autonomy' THEN u.tokens END), 0) AS a,
+      coalesce(sum(CASE WHEN u.mode = 'collaboration' THEN u.tokens END), 0) AS c,
+      total(CASE WHEN u.mode = 'autonomy' THEN u.cost END) AS ac,
+      total(CASE WHEN u.mode = 'collaboration' THEN u.cost END) AS cc,
+      coalesce(sum(CASE WHEN u.mode = 'autonomy' THEN u.reports END), 0) AS ar,
+      coalesce(sum(CASE WHEN u.mode = 'collaboration' THEN u.reports END), 0) AS cr
+    FROM (${usage.sql}) AS u
+    GROUP BY u.key, u.claude_name)`;
+  return { sql, args: usage.args };
+}
+
+/**
+ * Sums local days for the live figures, ordered by day then agent; days
+ * without activity have no rows. Through the hourly rollup: equal to
+ * daySumsStatement's sums (what closing a day writes), checked by
+ * checkRollups, at a fraction of the cost on a busy day.
  */
 export async function sumDays(db: Pick<Db, "execute">, days: string[], timeZone: string, claudeName?: string): Promise<DayRow[]> {
   const sorted = [...new Set(days)].sort();
+  const ready = await rollupReady(db);
   const rows: DayRow[] = [];
   for (let i = 0; i < sorted.length; i += DAYS_PER_STATEMENT) {
-    const { sql, args } = daySumsStatement(sorted.slice(i, i + DAYS_PER_STATEMENT), timeZone, claudeName);
+    const { sql, args } = rolledDaySumsStatement(sorted.slice(i, i + DAYS_PER_STATEMENT), timeZone, ready, claudeName);
     const rs = await db.execute({ sql: dayRowsAsJson(sql), args });
     rows.push(...parseDayRows(rs.rows[0]?.day_rows));
   }
   return rows;
 }
 
-/** One local day's sums per agent: used for live figures and for closing days alike. */
+/** One local day's sums per agent, for live figures. */
 export function sumDay(db: Pick<Db, "execute">, day: string, timeZone: string, claudeName?: string): Promise<DayRow[]> {
   return sumDays(db, [day], timeZone, claudeName);
 }

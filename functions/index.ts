@@ -3,6 +3,7 @@ import { advise } from "./advise.ts";
 import { aggregateDay } from "./aggregateDay.ts";
 import { alerts } from "./alerts.ts";
 import { listAlerts } from "./alerts/list.ts";
+import { checkRollups } from "./checkRollups.ts";
 import { dashboard } from "./dashboard.ts";
 import { issueToken, revokeToken } from "./agentToken.ts";
 import { health } from "./health.ts";
@@ -66,6 +67,11 @@ export const handlers = {
     description: "A week's (ISO, local) or month's usage report: per agent by mode, days active, busiest hours, change, fair share, Jain index, window peaks.",
     example: '{"period":"week","of":"2026-12-01"}',
     formats: { markdown: reportMarkdown, csv: reportCsv },
+  },
+  checkRollups: {
+    run: checkRollups,
+    description: "Prove the hourly rollup equal to the reports' sums (default yesterday and today; \"all\": true for every hour) and repair a difference.",
+    example: '{"from":"2026-03-30","to":"2026-03-31"}',
   },
   dashboard: {
     run: dashboard,

@@ -7,6 +7,8 @@ import { validate } from "../shared/validate.ts";
 import { MAX_RANGE_DAYS, spanDays } from "./aggregateDay.ts";
 import { daysWithLateReports, lateMinutesSql } from "./closeDays.ts";
 import { byDayThenAgent, DAY_COLUMNS, dayRowsAsJson, parseDayRows, sumDays, type DayRow } from "./daySums.ts";
+import { rollupReady } from "./usage.ts";
+import { HOUR_MS } from "../shared/rollup.ts";
 
 export const queryDailyInput = v.optional(
   v.strictObject(
@@ -64,13 +66,16 @@ export async function queryDaily(input: unknown, ctx: Context): Promise<Result<D
   const closedDates = `SELECT date FROM closed_days WHERE date >= ? AND date <= ? AND time_zone = ?`;
   // A closed day that received reports after its close is live until the
   // catch-up closes it again. Such reports are among those the catch-up has
-  // not looked at yet (aggregation_state): normally only today's. Counting
-  // those and today's share of them walks two b-trees without decoding a
-  // row; only when some are not today's are those read (lateDays). Closed
-  // days all lie before today, so a range of today alone skips all this.
+  // not looked at yet (aggregation_state): normally only today's. Whether
+  // any is not today's is asked of the hourly rollup's max_id (without it,
+  // while it is built: counting those and today's share of them, which walks
+  // today's reports in the time index); only when some are not today's are
+  // those read (lateDays). Closed days all lie before today, so a range of
+  // today alone skips all this.
   const lastClosable = to < today ? to : addDays(today, -1);
   const checkLate = from <= lastClosable;
   const [fromStart, afterRange, todayStart] = checkLate ? dayStarts([from, addDays(lastClosable, 1), today], zone) : [];
+  const ready = checkLate && (await rollupReady(ctx.db));
   const [closedRs, rowsRs, sinceRs] = await ctx.db.batch(
     [
       {
@@ -90,7 +95,20 @@ export async function queryDaily(input: unknown, ctx: Context): Promise<Result<D
         args: [from, to, ...(name === undefined ? [] : [name]), from, to, zone],
       },
       ...(checkLate
-        ? [{
+        ? [ready
+          ? {
+              // Through the rollup: the hours that reports since the catch-up went into are rows whose max_id is above
+              // it (an index range over the hours touched since), not a walk over today's reports. The hour that holds
+              // today's start in a zone off the hour, and reports not rolled up yet, are looked at in the table.
+              sql: `WITH s AS MATERIALIZED (SELECT checked_through_id AS checked FROM aggregation_state WHERE id = 1)
+                SELECT checked, 0 AS since_today,
+                  EXISTS (SELECT 1 FROM usage_hourly WHERE max_id > checked AND hour_ms + ${HOUR_MS} <= ?)
+                  OR EXISTS (SELECT 1 FROM resource_share_increments INDEXED BY increments_time WHERE timestamp_ms >= ? AND timestamp_ms < ? AND id > checked)
+                  OR EXISTS (SELECT 1 FROM resource_share_increments WHERE id > (SELECT rolled_through_id FROM usage_hourly_state WHERE id = 1) AND id > checked AND +timestamp_ms < ?)
+                  AS since FROM s`,
+              args: [todayStart!, Math.floor(todayStart! / HOUR_MS) * HOUR_MS, todayStart!, todayStart!],
+            }
+          : {
             // MATERIALIZED: counted once, not once per mention of "since".
             sql: `WITH s AS MATERIALIZED (SELECT checked_through_id AS checked,
                 (SELECT count(*) FROM resource_share_increments WHERE id > checked_through_id) AS since

@@ -1,5 +1,6 @@
 import type { Transaction } from "./libsql.ts";
 import type { Db } from "./context.ts";
+import { startRollup } from "./rollup.ts";
 import { ALERTS_SCHEMA, CLOSED_DAYS_SCHEMA, FAIR_SHARE_COLUMNS, INCREMENTS_EVENT_INDEX, INDEXES, QUOTA_SCHEMA, TABLES, TELEMETRY_SCHEMA, TOKEN_CLASS_COLUMNS, type TableSpec } from "./schema.ts";
 
 /**
@@ -78,6 +79,14 @@ export const MIGRATIONS: Migration[] = [
     name: "Claude Code's telemetry (OTLP metrics) in tables of its own, and the nightly comparison with the reports",
     async up(tx) {
       for (const sql of TELEMETRY_SCHEMA) await tx.execute(sql);
+    },
+  },
+  {
+    version: 9,
+    name: "an hourly rollup of the reports per agent and mode (usage_hourly), for the live reads",
+    async up(tx) {
+      // The reports already stored are rolled up on start, in chunks (buildRollup): a year of them is minutes of work.
+      await startRollup(tx);
     },
   },
 ];

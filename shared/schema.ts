@@ -273,3 +273,44 @@ export const TELEMETRY_SCHEMA: string[] = [
   PRIMARY KEY (claude_name, date)
 )`,
 ];
+
+/**
+ * Migration 9: the hourly rollup the live reads sum instead of the reports
+ * (functions/rollup.ts writes it, functions/usage.ts reads it). One row per
+ * UTC hour, agent and mode: the sums of the reports whose timestamp falls in
+ * that hour, kept up with them within a second by the webhook
+ * (runner/webhook/roll-up-behind.ts); reads add the reports past the
+ * watermark, so they are exact meanwhile. `hour`
+ * is `hour_ms` as text, for the shell. `cost` is rounded as a double is;
+ * `cost_residual` is what that rounding left out (cost + cost_residual is
+ * the exact sum), so that a day summed from its hours gives the same last
+ * bit as the day summed from its reports. `max_id` is the highest report id
+ * in the row.
+ *
+ * usage_hourly_state: every report with id <= rolled_through_id is in the
+ * table, except while a build is under way: then those in
+ * (built_through_id, build_until_id] are not yet (a build fills them in
+ * chunks, each one committed with its watermark, so a stopped build resumes).
+ */
+export const ROLLUP_SCHEMA: string[] = [
+  `CREATE TABLE IF NOT EXISTS usage_hourly (
+  hour_ms INTEGER NOT NULL,
+  claude_name TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  tokens INTEGER NOT NULL,
+  cost REAL NOT NULL,
+  reports INTEGER NOT NULL,
+  cost_residual REAL NOT NULL DEFAULT 0,
+  max_id INTEGER NOT NULL DEFAULT 0,
+  hour TEXT GENERATED ALWAYS AS (strftime('%Y-%m-%dT%H:00Z', hour_ms / 1000, 'unixepoch')) VIRTUAL,
+  PRIMARY KEY (hour_ms, claude_name, mode)
+) WITHOUT ROWID`,
+  // The hours that reports since a given id went into: how queryDaily finds late reports without walking today's.
+  "CREATE INDEX IF NOT EXISTS usage_hourly_max_id ON usage_hourly (max_id)",
+  `CREATE TABLE IF NOT EXISTS usage_hourly_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  rolled_through_id INTEGER NOT NULL,
+  built_through_id INTEGER NOT NULL,
+  build_until_id INTEGER NOT NULL
+)`,
+];

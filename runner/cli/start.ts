@@ -14,11 +14,12 @@ import { openWhenFree } from "../webhook/open-when-free.ts";
 export async function startServices(config: Config, command: "start" | "serve"): Promise<undefined> {
   await checkListenAddresses(config, command === "start" ? ["HOST", "WEB_HOST"] : ["HOST"]);
   // Loaded together, before anything starts: start-up does not pause halfway to compile the viewer.
-  const [{ startWebhook, webhookTimeoutMs }, { scheduleDailyCatchUp }, { scheduleAlerts }, { serviceFacts }, web] = await Promise.all([
+  const [{ startWebhook, webhookTimeoutMs }, { scheduleDailyCatchUp }, { scheduleAlerts }, { serviceFacts }, { buildRollupOnStart }, web] = await Promise.all([
     import("../webhook/start.ts"),
     import("../schedules/daily-catch-up.ts"),
     import("../schedules/alerts.ts"),
     import("../alerts/cycle.ts"),
+    import("../schedules/build-rollup.ts"),
     command === "start" ? import("../viewer/start.ts") : undefined,
   ]);
   const log = loggerFor(config);
@@ -28,9 +29,16 @@ export async function startServices(config: Config, command: "start" | "serve"):
   let viewer: { server: ServerType; close: () => void } | undefined;
   let stopDaily = () => {};
   let stopAlerts = () => {};
+  let stopBuild: () => Promise<void> | void = () => {};
   // The viewer and the daily catch-up need the schema up to date: on a
   // database locked at start they follow once the lock is released.
   const rest = async () => {
+    // The rollup's build stops between two chunks (its current one committed) before the database closes.
+    const build = buildRollupOnStart(database.db, log);
+    stopBuild = () => {
+      build.stop();
+      return build.done;
+    };
     viewer = web ? await web.startViewer(config, log) : undefined;
     if (viewer) servers.push(viewer.server);
     // Under systemd the timer closes days; `start` stands alone.
@@ -50,7 +58,7 @@ export async function startServices(config: Config, command: "start" | "serve"):
     });
   }
   // Registered last: a SIGTERM after the first log line always finds them.
-  stopOnSignals(log, servers, [() => stopDaily(), () => stopAlerts(), webhook.close, () => viewer?.close(), () => database.close()]);
+  stopOnSignals(log, servers, [() => stopDaily(), () => stopAlerts(), () => stopBuild(), webhook.close, () => viewer?.close(), () => database.close()]);
   return undefined;
 }
 

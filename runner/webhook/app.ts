@@ -5,6 +5,7 @@ import type { IngestContext } from "../../functions/ingest.ts";
 import type { Db, HandlerConfig } from "../../shared/context.ts";
 import { isUnavailable } from "../platform/libsql-client.ts";
 import { writeAuth } from "./auth.ts";
+import type { DiskStatus } from "./disk-full.ts";
 import type { DurableStore } from "./durable-store.ts";
 import { familyStateCache, type FamilyStateCache } from "./family-state.ts";
 import { accessLog, answer, limitBody, loggedPath, readJson } from "../platform/http.ts";
@@ -26,6 +27,8 @@ export interface WebhookOptions {
   requireTokens?: boolean;
   /** Says what is wrong with the database file, if anything (deleted, replaced). */
   checkDatabase?: () => string | undefined;
+  /** Whether writes fail for lack of disk space (disk-full.ts). */
+  disk?: () => DiskStatus;
   now?: () => Date;
   /** The family's state for the advice, kept in memory (default: a cache over `db`). */
   familyState?: FamilyStateCache;
@@ -66,6 +69,7 @@ export function createWebhookApp({
   log,
   requireTokens = false,
   checkDatabase = () => undefined,
+  disk = () => ({}),
   now = () => new Date(),
   familyState = familyStateCache(db, config, log, now),
   metrics = webhookMetrics(log),
@@ -189,6 +193,12 @@ export function createWebhookApp({
       log.error(`health check: ${gone}`);
       return c.json({ status: "error", database: "gone", message: gone, spool }, 503);
     }
+    const { fullSince, message } = disk();
+    if (fullSince !== undefined)
+      return c.json({
+        status: "error", database: "disk full", full_since: fullSince, spool,
+        message: `The disk is full: the last write failed (${message}); reports are answered 503. Free space on the database's disk; the next report that is stored clears this.`,
+      }, 503);
     try {
       const result = await runHandler("health", {}, ctx());
       if (result.ok) return c.json({ ...result.value, spool }, 200);

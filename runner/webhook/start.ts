@@ -8,7 +8,9 @@ import type { Database } from "../platform/libsql-client.ts";
 import { tokensRequired } from "./auth.ts";
 import { showUrl } from "../platform/addresses.ts";
 import { filePath, watchDatabaseFile } from "../platform/database.ts";
+import { diskGuard } from "./disk-full.ts";
 import { durableStore, type SpoolStatus } from "./durable-store.ts";
+import { rollUpBehind } from "./roll-up-behind.ts";
 import { handlerConfig } from "../platform/environment.ts";
 import { openFileConnection, WEBHOOK_CACHE_KIB, WEBHOOK_WAL_AUTOCHECKPOINT, type FileConnection } from "../platform/file-connection.ts";
 import { groupStore } from "./group-commit.ts";
@@ -85,8 +87,11 @@ export function buildWebhook(
   // concurrent requests' reports are stored by one INSERT (group commit).
   const path = filePath(config.databaseUrl);
   const writer = path ? fileWriter(path, webhookTimeoutMs(config.databaseUrl), log, config.durability, syncWal) : undefined;
-  // One connection writes reports, live and from the spool alike.
-  const writes = writer ?? database.db;
+  // One connection writes reports, live and from the spool alike; a write that fails for lack of space empties
+  // the WAL first; the hourly rollup follows the commits within a second.
+  const disk = diskGuard(writer ?? database.db, writer ? () => writer.checkpointAll() : undefined, log);
+  const rollup = rollUpBehind(disk.writes, log);
+  const writes = rollup.writes;
   const metrics = webhookMetrics(log);
   metrics.addGauge({
     name: "resource_share_alerts_firing",
@@ -111,6 +116,7 @@ export function buildWebhook(
     checkDatabase: watchDatabaseFile(config.databaseUrl),
     metrics,
     metricsAccess: scrapeAccess(config.host, config.webPassword),
+    disk: disk.status,
   });
   return {
     app,
@@ -121,6 +127,7 @@ export function buildWebhook(
       // attempted would fail as a refusal and set entries aside.
       await store.stop();
       await spool.close();
+      await rollup.close();
       writer?.close();
     },
   };

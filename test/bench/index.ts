@@ -13,6 +13,7 @@ import { benchReporter } from "./reporter.ts";
 import { benchReports, type ReportsResults } from "./reports.ts";
 import { benchTelemetry } from "./telemetry.ts";
 import { benchViewer, type ViewerResults } from "./viewer.ts";
+import { benchRollups, rollupFigures } from "./rollups.ts";
 import { renderTable, type Figure } from "./table.ts";
 
 /**
@@ -37,7 +38,8 @@ const FULL: Mode = { name: "full", ingestSeconds: 20, ingestRounds: 3, warmupSec
 const AGENTS = 20;
 const TIME_ZONE = "Europe/Berlin";
 
-const PARTS = ["ingest", "metrics", "aggregate", "viewer", "reports", "alerts", "reporter", "telemetry"] as const;
+/** The only of the benchmark, in the order they run; `--only=ingest,rollups` runs some of them. */
+const PARTS = ["ingest", "metrics", "aggregate", "viewer", "reports", "alerts", "reporter", "telemetry", "rollups"] as const;
 type Part = (typeof PARTS)[number];
 
 function parseArgs(argv: string[]): { mode: Mode; seed: number; only: Set<Part> } {
@@ -47,9 +49,16 @@ function parseArgs(argv: string[]): { mode: Mode; seed: number; only: Set<Part> 
   for (const arg of argv) {
     if (arg === "--quick") mode = QUICK;
     else if (/^--seed=\d+$/.test(arg)) seed = Number(arg.slice("--seed=".length));
-    else if (/^--only=[a-z,]+$/.test(arg) && arg.slice(7).split(",").every((p) => (PARTS as readonly string[]).includes(p))) only = new Set(arg.slice(7).split(",") as Part[]);
-    else {
-      process.stderr.write(`Unknown option ${arg}. Use --quick (under a minute), --seed=N and/or --only=PART[,PART] (${PARTS.join(", ")}).\n`);
+    else if (arg.startsWith("--only=")) {
+      const wanted = arg.slice("--only=".length).split(",");
+      const unknown = wanted.filter((p) => !(PARTS as readonly string[]).includes(p));
+      if (unknown.length > 0) {
+        process.stderr.write(`Unknown part(s) ${unknown.join(", ")} in ${arg}. The only are: ${PARTS.join(", ")}.\n`);
+        process.exit(1);
+      }
+      only = new Set(wanted as Part[]);
+    } else {
+      process.stderr.write(`Unknown option ${arg}. Use --quick (under a minute), --seed=N and/or --only=${PARTS.join(",")}.\n`);
       process.exit(1);
     }
   }
@@ -139,6 +148,13 @@ async function main(): Promise<void> {
       const telemetry = await benchTelemetry({ seconds: mode.ingestSeconds, seed }, log);
       raw.telemetry = telemetry.raw;
       figures.push(...telemetry.figures);
+    }
+
+    if (only.has("rollups")) {
+      log("\nlive reads on a day of 1,000 agents (hourly rollup):");
+      const rollups = await benchRollups(log);
+      raw.rollups = rollups;
+      figures.push(...rollupFigures(rollups));
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
