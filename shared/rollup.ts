@@ -39,10 +39,10 @@ export const rollUp = (where: string): string => `INSERT INTO usage_hourly (hour
       + ((cost - ((cost + excluded.cost) - ((cost + excluded.cost) - cost))) + (excluded.cost - ((cost + excluded.cost) - cost)))`;
 
 /**
- * Run in the transaction of every commit of reports (functions/store.ts),
- * after its inserts: rolls up every report stored since the last commit (by
- * id, the primary key: a seek, then the few new rows), so the rollup is
- * never behind a committed report. Reports another program inserted (the
+ * Run by the webhook within a second after its commits
+ * (runner/webhook/roll-up-behind.ts) and by checkRollups: rolls up every
+ * report stored since the last run (by id, the primary key: a seek, then
+ * the new rows); reads add the reports past the watermark meanwhile. Reports another program inserted (the
  * sqlite3 shell, the original system) are picked up by the next commit; a
  * repeat refused by its event id inserts no row, so it adds nothing.
  * AUTOINCREMENT ids only grow, and one writer commits at a time, so no

@@ -23,9 +23,16 @@ export interface TableTotals {
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /**
+ * Tables made from the others, not data: the hourly rollup and its
+ * watermark. Copied, the watermark would claim reports the copy's rollup
+ * does not hold; the destination rebuilds its own instead (see copy.ts).
+ */
+export const DERIVED_TABLES = ["usage_hourly", "usage_hourly_state"];
+
+/**
  * The data tables of a database, in creation order. The migration ledger is
  * left out (the destination keeps its own, through the same migrations), as
- * are SQLite's and the server's internal tables.
+ * are the derived tables and SQLite's and the server's internal tables.
  */
 export async function dataTables(db: Db): Promise<string[]> {
   const rs = await db.execute(
@@ -34,7 +41,7 @@ export async function dataTables(db: Db): Promise<string[]> {
        AND name NOT LIKE '\\_%' ESCAPE '\\' AND name <> 'schema_migrations'
      ORDER BY rowid`,
   );
-  return rs.rows.map((r) => String(r.name));
+  return rs.rows.map((r) => String(r.name)).filter((name) => !DERIVED_TABLES.includes(name));
 }
 
 // SQLite's column affinity rules, for the columns worth summing.

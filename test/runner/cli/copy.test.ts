@@ -113,6 +113,12 @@ describe("runner copy", () => {
     expect(sqlite3(back, "SELECT seq FROM sqlite_sequence WHERE name = 'resource_share_increments'")).toBe(
       sqlite3(source, "SELECT seq FROM sqlite_sequence WHERE name = 'resource_share_increments'"),
     );
+    // The hourly rollup is not copied: the copy's starts empty, to be built from every copied report.
+    const lastId = Number(sqlite3(source, "SELECT max(id) FROM resource_share_increments").trim());
+    expect(sqlite3Rows(back, "SELECT rolled_through_id, built_through_id, build_until_id FROM usage_hourly_state")).toEqual([
+      { rolled_through_id: lastId, built_through_id: 0, build_until_id: lastId },
+    ]);
+    expect(sqlite3(back, "SELECT count(*) FROM usage_hourly").trim()).toBe("0");
   });
 
   it("resumes: a second run copies only the rows the destination does not hold yet", async () => {
