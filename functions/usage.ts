@@ -8,11 +8,13 @@ import { HOUR_MS, HOUR_OF } from "../shared/rollup.ts";
  * span [start, end) that does not begin or end on a UTC hour (a local day in
  * a zone 30 or 45 minutes off UTC, a slot of such a day's chart, an ad hoc
  * range) has its partial hours at either end read from the reports; so do
- * reports another program stored that no commit has rolled up yet (id above
- * the watermark; normally none), and every report while the rollup is still
- * being built (shared/rollup.ts). The rollup is written in the transaction
- * that stores the reports, the open hour included, so it is never behind:
- * why the open hour is not read from the reports is in docs/performance.md.
+ * reports not rolled up yet (id above the watermark: the last second's, or
+ * those another program stored), and every report while the rollup is still
+ * being built (shared/rollup.ts). The webhook rolls reports up within a
+ * second of their commit, the open hour included; those past the watermark
+ * meanwhile are read from the reports (the last part of the statement), so
+ * the sums are exact at every moment. Why the open hour is not read from
+ * the reports is in docs/performance.md.
  */
 
 /** A period to sum, named by `key` in the rows that come back. */

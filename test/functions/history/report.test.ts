@@ -3,6 +3,7 @@ import { aggregateDay } from "../../../functions/aggregateDay.ts";
 import { report, type ReportOutput } from "../../../functions/history/report.ts";
 import { periodOf } from "../../../functions/history/period.ts";
 import type { Context } from "../../../shared/context.ts";
+import { ROLL_UP_NEW } from "../../../shared/rollup.ts";
 import { openTestDatabase, sqlite3 } from "../../support/database.ts";
 import { DST_AGENTS, DST_NOW, DST_ZONE, expectedSums, seedDstMonth, sqlite3Local } from "../../support/dst-month.ts";
 
@@ -96,6 +97,20 @@ describe("report", () => {
     expect(r.hours[2]!.autonomous_tokens).toBeGreaterThanOrEqual(700_003 + 700_004);
     // An agent new this month has no change to show.
     expect(r.agents.find((a) => a.claude_name === "Rare-Finch")!.change_tokens_pct).toBeNull();
+  });
+
+  it("sums the same month from the hourly rollup once the reports are rolled up, and reads its hours from there", async () => {
+    const db = await seeded();
+    await db.db.batch(ROLL_UP_NEW, "write");
+    expect(Number(sqlite3(db.path, "SELECT count(*) FROM usage_hourly").trim())).toBeGreaterThan(0);
+    const r = await run(db.db, { period: "month", of: "2026-10-17" });
+    checkAgainstSqlite3(db.path, r, r.previous);
+    // A rollup row changed by hand shows in the hours: they come from it, not from the reports.
+    sqlite3(db.path, `UPDATE usage_hourly SET tokens = tokens + 1000
+      WHERE (hour_ms, claude_name, mode) = (SELECT hour_ms, claude_name, mode FROM usage_hourly WHERE mode = 'autonomy' AND hour LIKE '2026-10-2%' LIMIT 1)`);
+    const tampered = await run(db.db, { period: "month", of: "2026-10-17" });
+    const total = (x: ReportOutput) => x.hours.reduce((sum, h) => sum + h.autonomous_tokens, 0);
+    expect(total(tampered) - total(r)).toBe(1000);
   });
 
   it("sums the ISO week with the 25-hour Sunday, against the week before", async () => {
