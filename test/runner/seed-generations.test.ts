@@ -111,11 +111,12 @@ type Rows = Record<string, unknown>[];
 
 /** Every column (generated ones included) of every row of every table, by table, as sqlite3 shows them. */
 function contents(path: string): Record<string, { columns: string[]; rows: Rows }> {
-  const tables = sqlite3Rows<{ name: string }>(path, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+  // wr: a WITHOUT ROWID table (the hourly rollup), read in its key's order.
+  const tables = sqlite3Rows<{ name: string; wr: number }>(path, "SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
   return Object.fromEntries(
-    tables.map(({ name }) => {
+    tables.map(({ name, wr }) => {
       const columns = sqlite3Rows<{ name: string }>(path, `SELECT name FROM pragma_table_xinfo('${name}')`).map((c) => c.name);
-      return [name, { columns, rows: sqlite3Rows(path, `SELECT ${columns.join(", ")} FROM ${name} ORDER BY rowid`) }];
+      return [name, { columns, rows: sqlite3Rows(path, `SELECT ${columns.join(", ")} FROM ${name}${wr ? "" : " ORDER BY rowid"}`) }];
     }),
   );
 }
