@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { hoursOfDay } from "../../functions/history/hours.ts";
+import { buildRollup, ensureRollup, ROLL_UP_NEW } from "../../shared/rollup.ts";
 import { periodOf } from "../../functions/history/period.ts";
 import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { addDays } from "../../shared/time.ts";
@@ -30,12 +31,23 @@ async function timedGet(url: string): Promise<number> {
  * catch-up, as the daily timer runs it; nothing to do when the aggregation
  * bench ran before): the latest month the history covers whole (the year's
  * history), or the month of its last day (the quick run's week). Also the
- * hourly read from the increments alone, the part an hourly rollup would
- * take over.
+ * hourly read alone (from the hourly rollup, built first as the service's
+ * start builds it).
  */
 export async function benchReports(h: History, timeZone: string, log: (line: string) => void): Promise<ReportsResults> {
   const env = { ...process.env, DATABASE_URL: `file:${h.path}`, RESOURCE_SHARE_TZ: timeZone };
   execFileSync(process.execPath, ["--import", "tsx", "runner/index.ts", "aggregate"], { cwd: ROOT, env, stdio: "ignore" });
+  // The history is written by SQL, not through a webhook: roll it up as the service's start (serve) and its webhook would.
+  const writer = await openDatabase({ url: `file:${h.path}` });
+  try {
+    const started = performance.now();
+    await ensureRollup(writer.db);
+    await buildRollup(writer.db);
+    await writer.db.batch(ROLL_UP_NEW, "write");
+    log(`  hourly rollup built or brought up to date in ${Math.round(performance.now() - started)} ms`);
+  } finally {
+    writer.close();
+  }
   const last = periodOf("month", h.to);
   const before = periodOf("month", addDays(last.from, -1));
   const month = last.to === h.to || before.from < h.from ? last : before;
