@@ -7,6 +7,7 @@ import { addDays } from "../../shared/time.ts";
 import { freeLoopbackPorts, ROOT, spawnListening } from "../support/process.ts";
 import { deployedArguments } from "./deployed.ts";
 import type { History } from "./history.ts";
+import { timedGet } from "./viewer.ts";
 import { median } from "./median.ts";
 
 export interface ReportsResults {
@@ -15,14 +16,6 @@ export interface ReportsResults {
   monthPageMs: number[];
   /** The report's one read of the increments (busiest hours) alone, in process, in ms. */
   hoursReadMs: number[];
-}
-
-async function timedGet(url: string): Promise<number> {
-  const started = performance.now();
-  const res = await fetch(url);
-  await res.arrayBuffer();
-  if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}`);
-  return performance.now() - started;
 }
 
 /**

@@ -20,7 +20,8 @@ export interface ViewerResults {
   };
 }
 
-async function timedGet(url: string): Promise<number> {
+/** One GET as a client sees it: until the whole body has arrived, in ms. */
+export async function timedGet(url: string): Promise<number> {
   const started = performance.now();
   const res = await fetch(url);
   await res.arrayBuffer();
