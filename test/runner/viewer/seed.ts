@@ -10,7 +10,8 @@ export const AGENTS = ["Sparkle-Orange", "Quiet-Blue", XSS_NAME] as const;
  */
 export function noonZone(now = new Date()): { zone: string; shift: string } {
   const hours = 12 - now.getUTCHours(); // -11 .. 12
-  const zone = hours === 0 ? "Etc/GMT" : `Etc/GMT${hours > 0 ? "-" : "+"}${Math.abs(hours)}`;
+  // At 12:00 UTC it is UTC itself: the service shows Etc/GMT by that canonical name.
+  const zone = hours === 0 ? "UTC" : `Etc/GMT${hours > 0 ? "-" : "+"}${Math.abs(hours)}`;
   return { zone, shift: `${hours >= 0 ? "+" : ""}${hours} hours` };
 }
 
