@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { aggregateDay } from "../../functions/aggregateDay.ts";
 import { dashboard } from "../../functions/dashboard.ts";
 import type { Context } from "../../shared/context.ts";
+import { ROLL_UP_NEW } from "../../shared/rollup.ts";
 import { openTestDatabase } from "../support/database.ts";
 import { insertIncrements } from "../support/increments.ts";
 
@@ -50,6 +51,13 @@ describe("dashboard", () => {
     expect(agent("Quill-Blue").periods.month).toMatchObject({ autonomous_tokens: 50300, collaborative_tokens: 4000 });
     expect(d.family.month.total_tokens).toBe(54330);
     expect(d.daily.find((r) => r.date === "2026-03-28")).toMatchObject({ claude_name: "Quill-Blue", closed: true, total_tokens: 300 });
+
+    // The same once the webhook has rolled the reports up: today's hours then come from usage_hourly.
+    await db.db.batch(ROLL_UP_NEW, "write");
+    const rolled = await dashboard({}, ctxAt(db.db));
+    if (!rolled.ok) throw new Error(rolled.error.message);
+    expect(rolled.value.hourly).toEqual(d.hourly);
+    expect(rolled.value.agents).toEqual(d.agents);
   });
 
   it("refuses input it does not understand, naming the problem", async () => {
