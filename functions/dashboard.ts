@@ -68,16 +68,12 @@ async function hourly(db: Db, day: string, timeZone: string): Promise<HourSlot[]
   const slots: HourSlot[] = [];
   for (let t = start; t < end; t += 3_600_000)
     slots.push({ label: clock.format(t), start_ms: t, autonomous_tokens: 0, collaborative_tokens: 0 });
-  // Slots that are whole UTC hours are the rollup's own hours: one span for the day, grouped by its
-  // hour, reads the rollup in key order (no join per slot); other zones' slots each span two UTC hours.
-  const whole = start % 3_600_000 === 0;
-  const spans = whole ? [{ key: 0, start, end }] : slots.map((s, i) => ({ key: i, start: s.start_ms, end: Math.min(s.start_ms + 3_600_000, end) }));
-  const usage = usageRowsStatement(spans, await rollupReady(db));
+  const usage = usageRowsStatement(slots.map((s, i) => ({ key: i, start: s.start_ms, end: Math.min(s.start_ms + 3_600_000, end) })), await rollupReady(db));
   const rs = await db.execute({
-    sql: `SELECT ${whole ? `(hour_ms - ${start}) / 3600000` : "key"} AS slot,
+    sql: `SELECT key AS slot,
         coalesce(sum(CASE WHEN mode = 'autonomy' THEN tokens END), 0) AS a,
         coalesce(sum(CASE WHEN mode = 'collaboration' THEN tokens END), 0) AS c
-      FROM (${usage.sql}) GROUP BY 1`,
+      FROM (${usage.sql}) GROUP BY key`,
     args: usage.args,
   });
   for (const r of rs.rows) {
