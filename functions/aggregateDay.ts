@@ -2,15 +2,12 @@ import * as v from "valibot";
 import type { Context } from "../shared/context.ts";
 import { isoDay } from "../shared/fields.ts";
 import { invalid, ok, type FieldIssue, type Result } from "../shared/result.ts";
-import { addDays, dayBounds, daysBetween, localDay } from "../shared/time.ts";
+import { addDays, dayBounds, daysBetween, localDay, MAX_RANGE_DAYS, spanDays } from "../shared/time.ts";
 import { validate } from "../shared/validate.ts";
 import { DEFAULT_TELEMETRY_MARGIN_PERCENT } from "../shared/config.ts";
 import { compareDays } from "./telemetry/compare.ts";
 import { checkRollupHours, type CheckRollupsOutput } from "./checkRollups.ts";
 import { closeDay, markChecked, planCatchUp, type CloseReason } from "./closeDays.ts";
-
-/** The longest range one call may close (ten years): a typo in a year should not run for hours. */
-export const MAX_RANGE_DAYS = 3660;
 
 const inputSchema = v.optional(
   v.strictObject(
@@ -101,6 +98,3 @@ export async function aggregateDay(input: unknown, ctx: Context): Promise<Result
   }
   return ok(out);
 }
-
-/** How many days `from`..`to` covers, both included. */
-export const spanDays = (from: string, to: string): number => (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;

@@ -3,9 +3,8 @@ import type { Context, Db } from "../shared/context.ts";
 import { isoDay } from "../shared/fields.ts";
 import { invalid, ok, type Result } from "../shared/result.ts";
 import { HOUR_MS, HOUR_OF, ROLL_UP_NEW, rollUp, rollupProgress } from "../shared/rollup.ts";
-import { addDays, dayBounds, localDay } from "../shared/time.ts";
+import { addDays, dayBounds, localDay, MAX_RANGE_DAYS, spanDays } from "../shared/time.ts";
 import { validate } from "../shared/validate.ts";
-import { MAX_RANGE_DAYS, spanDays } from "./aggregateDay.ts";
 
 const inputSchema = v.optional(
   v.strictObject(

@@ -82,6 +82,12 @@ export function addDays(day: string, n: number): string {
   return new Date(t).toISOString().slice(0, 10);
 }
 
+/** How many days `from`..`to` covers, both included. */
+export const spanDays = (from: string, to: string): number => (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
+
+/** The longest range of days one call may take (ten years): a typo in a year should not run for hours. */
+export const MAX_RANGE_DAYS = 3660;
+
 /** Every day from `from` to `to`, both included. */
 export function daysBetween(from: string, to: string): string[] {
   const days: string[] = [];
