@@ -76,6 +76,12 @@ const tableExists = async (db: Pick<Db, "execute">, name: string) =>
  */
 export async function ensureRollup(db: Db): Promise<boolean> {
   if ((await tableExists(db, "usage_hourly")) && (await tableExists(db, "usage_hourly_state"))) return false;
+  await restartRollup(db);
+  return true;
+}
+
+/** startRollup in a transaction of its own: also how `runner copy` leaves the copy's rollup to be built. */
+export async function restartRollup(db: Db): Promise<void> {
   const tx = await db.transaction("write");
   try {
     await startRollup(tx);
@@ -83,7 +89,6 @@ export async function ensureRollup(db: Db): Promise<boolean> {
   } finally {
     tx.close();
   }
-  return true;
 }
 
 export interface RollupProgress {

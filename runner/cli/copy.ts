@@ -6,7 +6,7 @@ import { filePath, openConfigured, StartupError } from "../platform/database.ts"
 import { EXIT_FAULT, EXIT_OK, EXIT_REFUSED } from "../platform/outcome.ts";
 import { showUrl } from "../platform/addresses.ts";
 import { fail, ok, type Result } from "../../shared/result.ts";
-import { startRollup } from "../../shared/rollup.ts";
+import { restartRollup } from "../../shared/rollup.ts";
 
 const USAGE = `Usage: tsx runner copy --to URL [--chunk ROWS]
 
@@ -155,13 +155,7 @@ async function copyAll(from: Database, to: Database, chunkRows: number, say: (li
     lines.push(summaryLine(shape, a, b, result.copied, result.skipped));
   }
   // The copy's hourly rollup starts afresh: its next start builds it from the reports now there (docs/rollups.md).
-  const tx = await to.db.transaction("write");
-  try {
-    await startRollup(tx);
-    await tx.commit();
-  } finally {
-    tx.close();
-  }
+  await restartRollup(to.db);
   say("usage_hourly: emptied, to be rebuilt from the copied reports when the service next starts on the copy");
   const header = `${"table".padEnd(28)}${"source".padStart(10)}${"copy".padStart(10)}${"copied".padStart(10)}${"skipped".padStart(10)}  sums (source = copy)`;
   const verdict =
