@@ -15,4 +15,6 @@ export interface ViewerDeps {
   now: () => Date;
   access: Access;
   runQuery: QueryRunner;
+  /** Loads the query process ahead of the first query: called when the console page is opened. */
+  warmQueries?: () => void;
 }

@@ -65,6 +65,7 @@ export async function buildViewer(config: Config, log: Logger): Promise<{ app: H
       now: () => new Date(),
       access: createAccess(config.webPassword, refusedPage(tz)),
       runQuery: queries.run,
+      warmQueries: queries.warm,
     },
     log,
   );

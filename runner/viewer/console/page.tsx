@@ -19,6 +19,8 @@ export function registerQuery(app: Hono, deps: ViewerDeps): void {
   app.get("/query", async (c) => {
     const sql = c.req.query("sql") ?? "";
     const result = sql.trim() ? await deps.runQuery(sql) : undefined;
+    // The person is about to type a query: have its process loaded by then.
+    deps.warmQueries?.();
     const link = (format: string) => `/query/export/${format}?${new URLSearchParams({ sql }).toString()}`;
     return c.html(
       <Page title="SQL" timeZone={tz} loggedIn={deps.access.enabled}>

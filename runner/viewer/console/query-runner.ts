@@ -54,21 +54,26 @@ function startWorker(database: { url: string; authToken: string | undefined }): 
 /**
  * Console queries, each in a process of its own on a query-only connection,
  * killed when it runs past the time limit (a query in SQLite is one native
- * call that nothing in this process could interrupt). One process is kept
- * loaded ahead of need so a query does not wait for Node to start; at most a
- * couple run at once so pressing Run repeatedly cannot starve the machine.
+ * call that nothing in this process could interrupt). Once the console is
+ * opened (`warm`) or used, one process is kept loaded ahead of need so a
+ * query does not wait for Node to start; a viewer nobody queries starts
+ * none. At most a couple run at once so pressing Run repeatedly cannot
+ * starve the machine.
  */
 export function createQueryRunner(
   database: { url: string; authToken: string | undefined },
   { timeLimitMs = QUERY_TIME_LIMIT_MS, rowCap = QUERY_ROW_CAP } = {},
-): { run: QueryRunner; close(): void } {
+): { run: QueryRunner; warm(): void; close(): void } {
   let running = 0;
-  let spare: Worker | undefined = startWorker(database);
+  let spare: Worker | undefined;
   let closed = false;
   const take = (): Worker => {
     const w = spare ?? startWorker(database);
     spare = closed ? undefined : startWorker(database);
     return w;
+  };
+  const warm = () => {
+    if (!closed && !spare) spare = startWorker(database);
   };
   const run: QueryRunner = async (input) => {
     const check = checkReadOnlySql(input);
@@ -83,6 +88,7 @@ export function createQueryRunner(
   };
   return {
     run,
+    warm,
     close() {
       closed = true;
       spare?.child.kill("SIGKILL");

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../../../runner/platform/libsql-client.ts";
 import { createQueryRunner } from "../../../../runner/viewer/console/query-runner.ts";
@@ -79,6 +80,23 @@ describe("console queries", () => {
     expect(endless).toMatchObject({ ok: false, message: expect.stringMatching(/ran longer than 1 s and was stopped/) });
     const after = await run("SELECT 42 AS answer");
     expect(after, JSON.stringify(after)).toMatchObject({ ok: true, rows: [[42]] });
+  });
+
+  it("starts no query process until the console is opened, then keeps one loaded", async () => {
+    // This test's own children that are query processes, by the process table.
+    const queryProcesses = () =>
+      execFileSync("ps", ["-o", "args=", "--ppid", String(process.pid)], { encoding: "utf8" }).split("\n").filter((l) => l.includes("query-child")).length;
+    const before = queryProcesses();
+    const queries = createQueryRunner({ url: db.url, authToken: undefined });
+    close = queries.close;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(queryProcesses()).toBe(before);
+    queries.warm();
+    queries.warm();
+    expect(queryProcesses()).toBe(before + 1);
+    expect(await queries.run("SELECT 1 AS one")).toMatchObject({ ok: true, rows: [[1]] });
+    // The one that answered has ended; a fresh one waits for the next query.
+    await expect.poll(queryProcesses).toBe(before + 1);
   });
 
   it("reports SQL errors in SQLite's words", async () => {
