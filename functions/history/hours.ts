@@ -59,7 +59,7 @@ export async function hoursOfDay(db: Db, from: string, to: string, timeZone: str
 
 /** The same rows (claude_name, bucket = UTC hour number, a, c) from the hourly rollup, for hour-aligned spans. */
 async function byRollupHour(db: Db, start: number, end: number) {
-  const { sql, args } = usageRowsStatement([{ key: 0, start, end }], await rollupReady(db));
+  const { sql, args } = usageRowsStatement([{ key: 0, start, end }], await rollupReady(db), { cost: false });
   return db.execute({
     sql: `SELECT claude_name, hour_ms / ${HOUR_MS} AS bucket,
         coalesce(sum(CASE WHEN mode = 'autonomy' THEN tokens END), 0) AS a,
