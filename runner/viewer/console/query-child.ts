@@ -1,11 +1,11 @@
 /**
- * Runs one console query in its own process, so the viewer can enforce a
+ * Runs console queries in a process of its own, so the viewer can enforce a
  * time limit: a SQLite query runs inside one synchronous native call that
  * no timer in the same process can interrupt, but a process can be killed.
  * Started ahead of need. Line 1 on stdin names the database
  * ({url, authToken}); once its read-only connection is open it prints
- * "ready". Line 2 is the job ({sql, cap}); the result goes to stdout as one
- * line of JSON.
+ * "ready". Every further line is a job ({sql, cap}), answered on stdout as
+ * one line of JSON, in order; the process ends when stdin does.
  *
  * Before it runs, the query is compiled and its program checked
  * (program-check.ts). On a file that happens on the connection that
@@ -125,8 +125,9 @@ if (!first.done) {
   } catch (err) {
     fail(`Could not open the database: ${(err as Error).message}`);
   }
-  const second = target ? await lines.next() : { done: true as const, value: undefined };
-  if (target && !second.done) process.stdout.write(`${JSON.stringify(await run(target, JSON.parse(second.value) as Job))}\n`);
+  if (target)
+    for (let job = await lines.next(); !job.done; job = await lines.next())
+      process.stdout.write(`${JSON.stringify(await run(target, JSON.parse(job.value) as Job))}\n`);
   target?.close();
 }
 process.exit(0);

@@ -13,16 +13,26 @@ export const QUERY_ROW_CAP = 10_000;
 const MAX_RUNNING = 2;
 /** Loading the query process can be slow on a busy machine; it is not the query's time. */
 const START_LIMIT_MS = 60_000;
+/**
+ * How long after its start a query process takes further queries. On a
+ * libSQL server it checks queries against a copy of the schema made at its
+ * start, so a table added since (a migration) is seen once it is replaced.
+ */
+const REUSE_FOR_MS = 60_000;
 
 const CHILD = fileURLToPath(new URL("./query-child.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
+/** A query process: its answers arrive one line per job, in order. */
 interface Worker {
   child: ChildProcessWithoutNullStreams;
+  startedAt: number;
+  /** True once its connection is open; false if it ended before (then `pending()` holds what it said). */
   ready: Promise<boolean>;
-  /** The result line has arrived, or the process ended without one. */
-  answered: Promise<void>;
-  output(): string;
+  /** The next answer line, or undefined if the process ended without one. */
+  answer(): Promise<string | undefined>;
+  /** What it printed and has not been taken as an answer, and its stderr. */
+  pending(): string;
   errors(): string;
   closed: Promise<number | null>;
 }
@@ -33,32 +43,48 @@ function startWorker(database: { url: string; authToken: string | undefined }): 
   child.stdin.write(`${JSON.stringify(database)}\n`);
   let out = "";
   let err = "";
-  child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+  let ended = false;
+  const waiting: (() => void)[] = [];
+  const wake = () => waiting.splice(0).forEach((w) => w());
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+    wake();
+  });
   child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-  const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  const ready = new Promise<boolean>((resolve) => {
-    const check = () => out.startsWith("ready\n") && resolve(true);
-    child.stdout.on("data", check);
-    void closed.then(() => resolve(false));
-  });
-  // The clock stops at the answer, not when the process has finished exiting.
-  const answered = new Promise<void>((resolve) => {
-    const check = () => /^ready\n.*\n/s.test(out) && resolve();
-    child.stdout.on("data", check);
-    void closed.then(() => resolve());
-  });
+  const closed = new Promise<number | null>((resolve) =>
+    child.on("close", (code) => {
+      ended = true;
+      wake();
+      resolve(code);
+    }),
+  );
   child.on("error", () => undefined);
-  return { child, ready, answered, closed, output: () => out.replace(/^ready\n/, ""), errors: () => err };
+  // The next whole line of stdout, or undefined once the process has ended without one.
+  const nextLine = async (): Promise<string | undefined> => {
+    for (;;) {
+      const end = out.indexOf("\n");
+      if (end >= 0) {
+        const line = out.slice(0, end);
+        out = out.slice(end + 1);
+        return line;
+      }
+      if (ended) return undefined;
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  };
+  const ready = nextLine().then((line) => line === "ready");
+  return { child, startedAt: Date.now(), ready, answer: nextLine, closed, pending: () => out, errors: () => err };
 }
 
 /**
- * Console queries, each in a process of its own on a query-only connection,
- * killed when it runs past the time limit (a query in SQLite is one native
- * call that nothing in this process could interrupt). Once the console is
- * opened (`warm`) or used, one process is kept loaded ahead of need so a
- * query does not wait for Node to start; a viewer nobody queries starts
- * none. At most a couple run at once so pressing Run repeatedly cannot
- * starve the machine.
+ * Console queries, run in processes of their own on a query-only
+ * connection, killed when a query runs past the time limit (a query in
+ * SQLite is one native call that nothing in this process could interrupt).
+ * Once the console is opened (`warm`) or used, one process is kept loaded
+ * ahead of need so a query does not wait for Node to start, and a process
+ * that answered in time takes the next query; a viewer nobody queries
+ * starts none. At most a couple run at once so pressing Run repeatedly
+ * cannot starve the machine.
  */
 export function createQueryRunner(
   database: { url: string; authToken: string | undefined },
@@ -67,23 +93,41 @@ export function createQueryRunner(
   let running = 0;
   let spare: Worker | undefined;
   let closed = false;
+  const fresh = (w: Worker | undefined) => w !== undefined && w.child.exitCode === null && Date.now() - w.startedAt < REUSE_FOR_MS;
   const take = (): Worker => {
-    const w = spare ?? startWorker(database);
-    spare = closed ? undefined : startWorker(database);
+    const w = fresh(spare) ? spare! : startWorker(database);
+    if (w !== spare) spare?.child.stdin.end();
+    spare = undefined;
     return w;
   };
+  // A process that answered waits for the next query; only one waits, the others end.
+  const giveBack = (w: Worker) => {
+    if (!closed && !fresh(spare) && fresh(w)) {
+      spare?.child.stdin.end();
+      spare = w;
+    } else w.child.stdin.end();
+  };
   const warm = () => {
-    if (!closed && !spare) spare = startWorker(database);
+    if (!closed && !fresh(spare)) {
+      spare?.child.stdin.end();
+      spare = startWorker(database);
+    }
   };
   const run: QueryRunner = async (input) => {
     const check = checkReadOnlySql(input);
     if (!check.ok) return { ok: false, message: check.message, refused: true };
     if (running >= MAX_RUNNING) return { ok: false, message: `${MAX_RUNNING} queries are running already; wait for them and try again.` };
     running += 1;
+    const w = take();
     try {
-      return await runOn(take(), { sql: check.sql, cap: rowCap }, timeLimitMs);
+      const { result, reusable } = await runOn(w, { sql: check.sql, cap: rowCap }, timeLimitMs);
+      if (reusable) giveBack(w);
+      else w.child.kill("SIGKILL");
+      return result;
     } finally {
       running -= 1;
+      // The next query should not wait for Node to start either.
+      warm();
     }
   };
   return {
@@ -97,16 +141,17 @@ export function createQueryRunner(
   };
 }
 
-async function runOn(w: Worker, job: object, timeLimitMs: number): Promise<QueryResult> {
+async function runOn(w: Worker, job: object, timeLimitMs: number): Promise<{ result: QueryResult; reusable: boolean }> {
   const startTimer = setTimeout(() => w.child.kill("SIGKILL"), START_LIMIT_MS);
   const ready = await w.ready;
   clearTimeout(startTimer);
   if (!ready) {
-    const said = w.output() || w.errors();
+    const said = w.pending() || w.errors();
     try {
-      return JSON.parse(said) as QueryResult;
+      return { result: JSON.parse(said) as QueryResult, reusable: false };
     } catch {
-      return { ok: false, message: `The query process did not start: ${said.trim().split("\n")[0] || "no output"}. Try again; see the viewer's log if it persists.` };
+      const message = `The query process did not start: ${said.trim().split("\n")[0] || "no output"}. Try again; see the viewer's log if it persists.`;
+      return { result: { ok: false, message }, reusable: false };
     }
   }
   let timedOut = false;
@@ -114,15 +159,20 @@ async function runOn(w: Worker, job: object, timeLimitMs: number): Promise<Query
     timedOut = true;
     w.child.kill("SIGKILL");
   }, timeLimitMs);
-  w.child.stdin.end(`${JSON.stringify(job)}\n`);
-  await w.answered;
+  w.child.stdin.write(`${JSON.stringify(job)}\n`);
+  const line = await w.answer();
   clearTimeout(timer);
-  const code = await w.closed;
-  if (timedOut)
-    return { ok: false, message: `The query ran longer than ${timeLimitMs / 1000} s and was stopped. Narrow it (a WHERE on timestamp_ms or date, fewer joins) and run it again.` };
+  if (timedOut) {
+    const message = `The query ran longer than ${timeLimitMs / 1000} s and was stopped. Narrow it (a WHERE on timestamp_ms or date, fewer joins) and run it again.`;
+    return { result: { ok: false, message }, reusable: false };
+  }
+  if (line === undefined) {
+    const code = await w.closed;
+    return { result: { ok: false, message: `The query process failed (exit ${code}): ${w.errors().trim().split("\n")[0] || "no output"}` }, reusable: false };
+  }
   try {
-    return JSON.parse(w.output()) as QueryResult;
+    return { result: JSON.parse(line) as QueryResult, reusable: true };
   } catch {
-    return { ok: false, message: `The query process failed (exit ${code}): ${w.errors().trim().split("\n")[0] || "no output"}` };
+    return { result: { ok: false, message: `The query process answered something that is not JSON: ${line.slice(0, 200)}` }, reusable: false };
   }
 }

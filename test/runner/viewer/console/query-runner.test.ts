@@ -82,21 +82,39 @@ describe("console queries", () => {
     expect(after, JSON.stringify(after)).toMatchObject({ ok: true, rows: [[42]] });
   });
 
+  // This test's own children that are query processes, by the process table: their pids.
+  const queryProcesses = () =>
+    execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(process.pid)], { encoding: "utf8" })
+      .split("\n").filter((l) => l.includes("query-child")).map((l) => Number.parseInt(l, 10));
+
   it("starts no query process until the console is opened, then keeps one loaded", async () => {
-    // This test's own children that are query processes, by the process table.
-    const queryProcesses = () =>
-      execFileSync("ps", ["-o", "args=", "--ppid", String(process.pid)], { encoding: "utf8" }).split("\n").filter((l) => l.includes("query-child")).length;
-    const before = queryProcesses();
+    const before = queryProcesses().length;
     const queries = createQueryRunner({ url: db.url, authToken: undefined });
     close = queries.close;
     await new Promise((r) => setTimeout(r, 300));
-    expect(queryProcesses()).toBe(before);
+    expect(queryProcesses()).toHaveLength(before);
     queries.warm();
     queries.warm();
-    expect(queryProcesses()).toBe(before + 1);
+    expect(queryProcesses()).toHaveLength(before + 1);
     expect(await queries.run("SELECT 1 AS one")).toMatchObject({ ok: true, rows: [[1]] });
-    // The one that answered has ended; a fresh one waits for the next query.
-    await expect.poll(queryProcesses).toBe(before + 1);
+    await expect.poll(() => queryProcesses().length).toBe(before + 1);
+  });
+
+  it("runs the next query in the process that answered the last one in time, and replaces one it stopped", async () => {
+    const queries = createQueryRunner({ url: db.url, authToken: undefined }, { timeLimitMs: 1000 });
+    close = queries.close;
+    const others = new Set(queryProcesses());
+    const ours = () => queryProcesses().filter((pid) => !others.has(pid));
+    expect(await queries.run("SELECT count(*) FROM claude_identities")).toMatchObject({ ok: true, rows: [[3]] });
+    const [first] = ours();
+    expect(await queries.run("SELECT nope FROM claude_identities")).toMatchObject({ ok: false });
+    expect(await queries.run("SELECT 2 AS two")).toMatchObject({ ok: true, rows: [[2]] });
+    expect(ours()).toEqual([first]);
+    const endless = await queries.run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c");
+    expect(endless).toMatchObject({ ok: false, message: expect.stringMatching(/was stopped/) });
+    await expect.poll(ours).toHaveLength(1);
+    expect(ours()).not.toEqual([first]);
+    expect(await queries.run("SELECT 3 AS three")).toMatchObject({ ok: true, rows: [[3]] });
   });
 
   it("reports SQL errors in SQLite's words", async () => {
