@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, onTestFinished } from "vitest";
@@ -23,7 +23,12 @@ export interface SqldServer {
   dir: string;
   /** Tokens, when started with `auth: true`: full access and read-only (sqld's `"a": "ro"` claim). */
   tokens?: { full: string; readOnly: string };
+  /** Its data directory (sqld's `-d`): copy it while halted to start another server from it. */
+  dataDir: string;
   output(): string;
+  /** Stops the process and keeps its directory. */
+  halt(): Promise<void>;
+  /** Stops the process and removes its directory. */
   stop(): Promise<void>;
 }
 
@@ -31,23 +36,27 @@ export interface SqldOptions {
   /** Require a JWT on every request (DATABASE_AUTH_TOKEN). */
   auth?: boolean;
   timeoutMs?: number;
+  /** A halted server's data directory to start from (copied): its databases, as they were. */
+  from?: string;
 }
 
-export async function startSqld({ auth = false, timeoutMs = 20_000 }: SqldOptions = {}): Promise<SqldServer> {
+export async function startSqld({ auth = false, timeoutMs = 20_000, from }: SqldOptions = {}): Promise<SqldServer> {
   // Another process may take the free port between probing and binding; try again then.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(auth, timeoutMs);
+      return await startOnce(auth, timeoutMs, from);
     } catch (err) {
       if (attempt >= 3 || !/in use/i.test((err as Error).message)) throw err;
     }
   }
 }
 
-async function startOnce(auth: boolean, timeoutMs: number): Promise<SqldServer> {
+async function startOnce(auth: boolean, timeoutMs: number, from: string | undefined): Promise<SqldServer> {
   const dir = mkdtempSync(join(tmpdir(), "rs-sqld-"));
+  const dataDir = join(dir, "db.sqld");
+  if (from !== undefined) cpSync(from, dataDir, { recursive: true });
   const port = (await freeLoopbackPorts(1))[0]!;
-  const args = ["--http-listen-addr", `127.0.0.1:${port}`, "-d", join(dir, "db.sqld"), "--no-welcome", "--disable-metrics"];
+  const args = ["--http-listen-addr", `127.0.0.1:${port}`, "-d", dataDir, "--no-welcome", "--disable-metrics"];
   let tokens: SqldServer["tokens"];
   if (auth) {
     const { publicKey, privateKey } = generateKeyPairSync("ed25519");
@@ -63,8 +72,9 @@ async function startOnce(auth: boolean, timeoutMs: number): Promise<SqldServer> 
   child.stdout!.on("data", (d: Buffer) => (text += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (text += d.toString()));
   const exited = once(child, "exit").catch(() => undefined);
+  const halt = () => stopChild(child, exited);
   const stop = async () => {
-    await stopChild(child, exited);
+    await halt();
     rmSync(dir, { recursive: true, force: true });
   };
   const url = `http://127.0.0.1:${port}`;
@@ -75,7 +85,7 @@ async function startOnce(auth: boolean, timeoutMs: number): Promise<SqldServer> 
     throw err;
   }
   cleanUpAfter(stop);
-  return { url, port, pid: child.pid!, dir, tokens, output: () => text, stop };
+  return { url, port, pid: child.pid!, dir, dataDir, tokens, output: () => text, halt, stop };
 }
 
 function cleanUpAfter(stop: () => Promise<void>): void {
