@@ -5,6 +5,7 @@ import { addDays, dayBounds, localDay } from "../shared/time.ts";
 import { validate } from "../shared/validate.ts";
 import { addSums, emptySums, type DayRow, type Sums } from "./daySums.ts";
 import { queryDaily, type DailyRow } from "./queryDaily.ts";
+import { HOUR_MS } from "../shared/rollup.ts";
 import { rollupReady, usageRowsStatement } from "./usage.ts";
 
 
@@ -58,22 +59,25 @@ export async function dailyRows(ctx: Context, from: string, to: string, claudeNa
 /**
  * Today's hours counted from local midnight, so a day with a daylight-saving
  * change has 23 or 25 slots and zones with half-hour offsets still line up.
- * Through the hourly rollup (usage.ts): a slot that is a UTC hour is one
- * rollup row per agent and mode; in a zone 30 or 45 minutes off UTC, each
- * slot straddles two UTC hours and is summed from the reports.
+ * Through the hourly rollup (usage.ts): where local hours are UTC hours, the
+ * day is one span whose rollup rows are summed over the agents hour by hour
+ * in the rollup's own order; in a zone 30 or 45 minutes off UTC, each slot
+ * straddles two UTC hours and is summed from the reports.
  */
 async function hourly(db: Db, day: string, timeZone: string): Promise<HourSlot[]> {
   const { start, end } = dayBounds(day, timeZone);
   const clock = new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   const slots: HourSlot[] = [];
-  for (let t = start; t < end; t += 3_600_000)
+  for (let t = start; t < end; t += HOUR_MS)
     slots.push({ label: clock.format(t), start_ms: t, autonomous_tokens: 0, collaborative_tokens: 0 });
-  const usage = usageRowsStatement(slots.map((s, i) => ({ key: i, start: s.start_ms, end: Math.min(s.start_ms + 3_600_000, end) })), await rollupReady(db), { cost: false });
+  const onTheHour = start % HOUR_MS === 0;
+  const spans = onTheHour ? [{ key: 0, start, end }] : slots.map((s, i) => ({ key: i, start: s.start_ms, end: Math.min(s.start_ms + HOUR_MS, end) }));
+  const usage = usageRowsStatement(spans, await rollupReady(db), { cost: false, agentsTogether: onTheHour });
   const rs = await db.execute({
-    sql: `SELECT key AS slot,
+    sql: `SELECT ${onTheHour ? `(hour_ms - ${start}) / ${HOUR_MS}` : "key"} AS slot,
         coalesce(sum(CASE WHEN mode = 'autonomy' THEN tokens END), 0) AS a,
         coalesce(sum(CASE WHEN mode = 'collaboration' THEN tokens END), 0) AS c
-      FROM (${usage.sql}) GROUP BY key`,
+      FROM (${usage.sql}) GROUP BY 1`,
     args: usage.args,
   });
   for (const r of rs.rows) {

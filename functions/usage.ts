@@ -48,12 +48,17 @@ export async function rollupReady(db: Pick<Db, "execute">): Promise<boolean> {
  * hours): the rows that carry only what rounding left out of an hour's
  * cost are then left out (a quarter of the rows on a day when many agents
  * send costs), so summing `cost` would then miss that part.
+ * `agentsTogether` (with `cost: false`, for the whole family) sums each
+ * whole hour's rollup rows over the agents first, in the rollup's key
+ * order: one row per hour and mode, claude_name NULL, where a caller
+ * grouping by hour would otherwise sort every agent's row.
  */
 export function usageRowsStatement(
   spans: Span[],
   ready: boolean,
-  { claudeName, cost = true }: { claudeName?: string | undefined; cost?: boolean } = {},
+  { claudeName, cost = true, agentsTogether = false }: { claudeName?: string | undefined; cost?: boolean; agentsTogether?: boolean } = {},
 ): { sql: string; args: InValue[] } {
+  if (agentsTogether && (cost || claudeName !== undefined)) throw new Error("agentsTogether sums tokens of the whole family: pass cost: false and no claudeName");
   const whole: InValue[] = [];
   const edges: InValue[] = [];
   const all: InValue[] = [];
@@ -70,42 +75,50 @@ export function usageRowsStatement(
       piece(edges, key, e, end);
     }
   }
+  const name: InValue[] = claudeName === undefined ? [] : [claudeName];
   const byName = (alias: string) => (claudeName === undefined ? "" : ` AND ${alias}.claude_name = ?`);
   const values = (name: string, list: InValue[]) =>
     `${name} (key, s, e) AS (VALUES ${Array.from({ length: list.length / 3 }, () => "(?, ?, ?)").join(", ")})`;
   const report = `x.key AS key, ${HOUR_OF.replaceAll("timestamp_ms", "i.timestamp_ms")} AS hour_ms, i.claude_name AS claude_name, i.mode AS mode,
         i.cache_read_increment AS tokens, i.cost_delta AS cost, 1 AS reports`;
-  const ctes: string[] = [];
-  const parts: string[] = [];
-  const args: InValue[] = [];
-  if (ready) ctes.push("st (rolled) AS MATERIALIZED (SELECT rolled_through_id FROM usage_hourly_state WHERE id = 1)");
-  if (whole.length > 0) {
-    ctes.push(values("whole", whole));
-    args.push(...whole);
-    parts.push(`SELECT w.key AS key, h.hour_ms AS hour_ms, h.claude_name AS claude_name, h.mode AS mode, h.tokens AS tokens, h.cost AS cost, h.reports AS reports
-      FROM whole AS w JOIN usage_hourly AS h ON h.hour_ms >= w.s AND h.hour_ms < w.e${byName("h")}`);
+  // Each with its arguments, in the order the SQL names them.
+  const ctes: [string, InValue[]][] = [];
+  const parts: [string, InValue[]][] = [];
+  if (ready) ctes.push(["st (rolled) AS MATERIALIZED (SELECT rolled_through_id FROM usage_hourly_state WHERE id = 1)", []]);
+  if (whole.length > 0 && agentsTogether) {
+    // One scan per whole span, grouped by its hour: the rollup's key order, so no sort.
+    const modes = "(SELECT 'autonomy' AS mode UNION ALL SELECT 'collaboration')";
+    for (let i = 0; i < whole.length; i += 3)
+      parts.push([`SELECT ? AS key, g.hour_ms AS hour_ms, NULL AS claude_name, m.mode AS mode, iif(m.mode = 'autonomy', g.a, g.c) AS tokens,
+        0 AS cost, iif(m.mode = 'autonomy', g.ra, g.rc) AS reports
+      FROM (SELECT hour_ms, sum(iif(mode = 'autonomy', tokens, 0)) AS a, sum(iif(mode = 'collaboration', tokens, 0)) AS c,
+          sum(iif(mode = 'autonomy', reports, 0)) AS ra, sum(iif(mode = 'collaboration', reports, 0)) AS rc
+        FROM usage_hourly WHERE hour_ms >= ? AND hour_ms < ? GROUP BY hour_ms) AS g CROSS JOIN ${modes} AS m`, whole.slice(i, i + 3)]);
+  } else if (whole.length > 0) {
+    ctes.push([values("whole", whole), whole]);
+    parts.push([`SELECT w.key AS key, h.hour_ms AS hour_ms, h.claude_name AS claude_name, h.mode AS mode, h.tokens AS tokens, h.cost AS cost, h.reports AS reports
+      FROM whole AS w JOIN usage_hourly AS h ON h.hour_ms >= w.s AND h.hour_ms < w.e${byName("h")}`, name]);
     // What rounding left out of each hour's cost, as rows of their own: one total() over both gives the reports' own sum.
-    if (cost) parts.push(`SELECT w.key, h.hour_ms, h.claude_name, h.mode, 0, h.cost_residual, 0
-      FROM whole AS w JOIN usage_hourly AS h ON h.hour_ms >= w.s AND h.hour_ms < w.e${byName("h")} AND h.cost_residual != 0`);
+    if (cost) parts.push([`SELECT w.key, h.hour_ms, h.claude_name, h.mode, 0, h.cost_residual, 0
+      FROM whole AS w JOIN usage_hourly AS h ON h.hour_ms >= w.s AND h.hour_ms < w.e${byName("h")} AND h.cost_residual != 0`, name]);
   }
   if (edges.length > 0) {
-    ctes.push(values("edge", edges));
-    args.push(...edges);
-    parts.push(`SELECT ${report}
+    ctes.push([values("edge", edges), edges]);
+    parts.push([`SELECT ${report}
       FROM edge AS x JOIN resource_share_increments AS i ON i.timestamp_ms >= x.s AND i.timestamp_ms < x.e${byName("i")}
-      ${ready ? "WHERE i.id <= (SELECT rolled FROM st)" : ""}`);
+      ${ready ? "WHERE i.id <= (SELECT rolled FROM st)" : ""}`, name]);
   }
   if (ready) {
-    ctes.push(values("span", all));
-    args.push(...all);
+    ctes.push([values("span", all), all]);
     // By id first (CROSS JOIN keeps that order, "+" keeps the time index out): the reports above the watermark are few.
-    parts.push(`SELECT ${report}
+    parts.push([`SELECT ${report}
       FROM resource_share_increments AS i CROSS JOIN span AS x ON +i.timestamp_ms >= x.s AND +i.timestamp_ms < x.e${byName("i")}
-      WHERE i.id > (SELECT rolled FROM st)`);
+      WHERE i.id > (SELECT rolled FROM st)`, name]);
   }
-  // Arguments in the order the SQL names them: the CTEs' values, then each part's agent.
-  if (claudeName !== undefined) for (const _ of parts) args.push(claudeName);
-  return { sql: `WITH ${ctes.join(",\n  ")}\n${parts.join("\n  UNION ALL\n  ")}`, args };
+  return {
+    sql: `WITH ${ctes.map(([sql]) => sql).join(",\n  ")}\n${parts.map(([sql]) => sql).join("\n  UNION ALL\n  ")}`,
+    args: [...ctes, ...parts].flatMap(([, args]) => args),
+  };
 }
 
 export interface HourUsage {

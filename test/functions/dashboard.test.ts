@@ -58,6 +58,14 @@ describe("dashboard", () => {
     if (!rolled.ok) throw new Error(rolled.error.message);
     expect(rolled.value.hourly).toEqual(d.hourly);
     expect(rolled.value.agents).toEqual(d.agents);
+    // A report not rolled up yet, in an hour the rollup holds: both count, once each.
+    await insertIncrements(db.db, [{ claude_name: "Quill-Blue", timestamp: "2026-03-29T00:45:00.000Z", mode: "autonomy", cache_read_increment: 5 }]);
+    const later = await dashboard({}, ctxAt(db.db));
+    if (!later.ok) throw new Error(later.error.message);
+    expect(later.value.hourly.slice(0, 2).map((h) => [h.label, h.autonomous_tokens, h.collaborative_tokens])).toEqual([
+      ["00:00", 15, 0],
+      ["02:00", 0, 20],
+    ]);
   });
 
   it("refuses input it does not understand, naming the problem", async () => {
