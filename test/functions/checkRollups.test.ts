@@ -3,15 +3,15 @@ import { storeIncrements } from "../../functions/store.ts";
 import type { IncrementRow } from "../../functions/report.ts";
 import { EXIT_REFUSED, exitCode, failureBody } from "../../runner/platform/outcome.ts";
 import { runHandler } from "../../runner/platform/run-handler.ts";
-import type { Context } from "../../shared/context.ts";
 import { ROLL_UP_NEW } from "../../shared/rollup.ts";
 import { addDays } from "../../shared/time.ts";
 import { openStore, type TestStore } from "../support/backends.ts";
+import { invokeContext } from "../support/invoke-context.ts";
 import { ROLLUP_DIFFERENCES_SQL } from "../support/rollup.ts";
 import { runInvoke, runRunner } from "../support/server.ts";
 
-/** What `runner invoke` hands the handler (runner/cli/invoke.ts), on the test's own connection. */
-const invokeCtx = (store: TestStore): Context => ({ db: store.db, now: () => new Date(), config: { timeZone: "UTC", replayWindowDays: 30 } });
+/** What `runner invoke` hands the handler, on the test's own connection, with the settings the spawned runs get. */
+const invokeCtx = (store: TestStore) => invokeContext(store.db, { RESOURCE_SHARE_TZ: "UTC" });
 
 const differing = (store: TestStore) => Number(store.rows<{ differing: number }>(ROLLUP_DIFFERENCES_SQL)[0]!.differing);
 
@@ -48,9 +48,11 @@ describe("checkRollups", () => {
     expect(differing(store)).toBe(0);
 
     // The second run through the handler alone: the CLI's printing was shown above.
-    const second = await runHandler("checkRollups", {}, invokeCtx(store));
+    const ctx = invokeCtx(store);
+    const second = await runHandler("checkRollups", {}, ctx);
     expect(second).toMatchObject({ ok: true, value: { status: "equal", differences: 0 } });
     expect(second.ok && second.value.rows_checked).toBeGreaterThan(0);
+    expect(ctx.progressLines).toEqual([expect.stringMatching(/the hourly rollup equals the reports' sums/)]);
   });
 
   it("is run by the daily job, which repairs a changed row of yesterday", async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { handlers, type HandlerName } from "../../../functions/index.ts";
 import { runHandler } from "../../../runner/platform/run-handler.ts";
-import type { Context, Db } from "../../../shared/context.ts";
 import { webhookApp } from "../../support/apps.ts";
 import { openTestDatabase, sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
+import { invokeContext } from "../../support/invoke-context.ts";
 import { runInvoke, runRunner } from "../../support/server.ts";
 
 /**
@@ -11,8 +11,6 @@ import { runInvoke, runRunner } from "../../support/server.ts";
  * a real file. What a test only needs in the database beforehand goes in
  * through runHandler, the path `runner invoke` takes, without a process.
  */
-
-const invokeCtx = (db: Db): Context => ({ db, now: () => new Date(), config: { timeZone: "UTC", replayWindowDays: 30 }, progress: () => {} });
 
 const countRows = (path: string) => Number(sqlite3Rows<{ n: number }>(path, "SELECT count(*) AS n FROM resource_share_increments")[0]!.n);
 
@@ -33,7 +31,7 @@ describe("runner invoke", () => {
   it("refuses invalid input with exit 1, the errors on stderr and as JSON on stdout, storing nothing", async () => {
     const { db, path } = await openTestDatabase();
     const env = { DATABASE_URL: `file:${path}` };
-    expect(await runHandler("ingest", { claude_name: "Cli-Agent", cache_read_increment: 1, mode: "autonomy" }, invokeCtx(db))).toMatchObject({ ok: true });
+    expect(await runHandler("ingest", { claude_name: "Cli-Agent", cache_read_increment: 1, mode: "autonomy" }, invokeContext(db))).toMatchObject({ ok: true });
     const run = await runInvoke("ingest", '{"claude_name":"","cache_read_increment":-3,"mode":"holiday"}', env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("ingest refused the input");
@@ -96,9 +94,9 @@ describe("runner invoke", () => {
     // Each example through runHandler, as `runner invoke` calls it (the
     // tests above cover the CLI's own part: parsing, printing, exit codes).
     // The examples' agent has reported first, as issueToken and revokeToken expect of a name.
-    expect(await runHandler("ingest", JSON.parse(handlers.ingest.example), invokeCtx(db))).toMatchObject({ ok: true });
+    expect(await runHandler("ingest", JSON.parse(handlers.ingest.example), invokeContext(db))).toMatchObject({ ok: true });
     for (const [name, entry] of Object.entries(handlers)) {
-      const result = await runHandler(name as HandlerName, JSON.parse(entry.example), invokeCtx(db));
+      const result = await runHandler(name as HandlerName, JSON.parse(entry.example), invokeContext(db));
       expect([name, result.ok], JSON.stringify(result)).toEqual([name, true]);
       // What the CLI prints: the result as JSON.
       expect(() => JSON.parse(JSON.stringify(result.ok ? result.value : null)), name).not.toThrow();

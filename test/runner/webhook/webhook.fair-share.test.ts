@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { openDatabase, type Database } from "../../../runner/platform/libsql-client.ts";
 import { EXIT_REFUSED, exitCode, failureBody } from "../../../runner/platform/outcome.ts";
 import { runHandler } from "../../../runner/platform/run-handler.ts";
-import type { Context } from "../../../shared/context.ts";
 import { webhookApp, type InProcessApp } from "../../support/apps.ts";
 import { sharedTempDir, sqlite3Rows } from "../../support/database.ts";
+import { invokeContext } from "../../support/invoke-context.ts";
 import { runInvoke } from "../../support/server.ts";
 
 /**
@@ -34,8 +34,8 @@ afterAll(async () => {
   dir?.remove();
 });
 
-/** What `runner invoke` hands a handler (runner/cli/invoke.ts). */
-const invokeCtx = (): Context => ({ db: cli.db, now: () => new Date(), config: { timeZone: "UTC", replayWindowDays: 30 } });
+/** What `runner invoke` hands a handler, with the settings the spawned run gets. */
+const invokeCtx = () => invokeContext(cli.db, env());
 
 const post = async (route: string, body: unknown) => {
   const { status, body: json } = await webhook.post(route, body);
