@@ -42,6 +42,8 @@ export interface AlertSettings {
   windowThresholds: number[];
   /** Seconds a report may wait in the spool before it is an alert (ALERT_SPOOL_AGE). */
   spoolAgeSeconds: number;
+  /** Seconds a receiver gets to answer one notification, which stays claimed that long plus 5 s (ALERT_SEND_TIMEOUT). */
+  sendTimeoutSeconds: number;
   receivers: Receiver[];
 }
 
@@ -53,6 +55,7 @@ export const DEFAULT_ALERTS: AlertSettings = {
   usageFactor: 4,
   windowThresholds: [50, 75, 90, 100],
   spoolAgeSeconds: 300,
+  sendTimeoutSeconds: 10,
   receivers: [],
 };
 

@@ -215,6 +215,7 @@ function envSchema(machineZone: () => string) {
     ALERT_USAGE_FACTOR: v.optional(factor("ALERT_USAGE_FACTOR"), String(DEFAULT_ALERTS.usageFactor)),
     ALERT_WINDOW_THRESHOLDS: v.optional(parsed("ALERT_WINDOW_THRESHOLDS", parseThresholds), DEFAULT_ALERTS.windowThresholds.join(",")),
     ALERT_SPOOL_AGE: v.optional(whole("ALERT_SPOOL_AGE", 1, 86400, "seconds"), String(DEFAULT_ALERTS.spoolAgeSeconds)),
+    ALERT_SEND_TIMEOUT: v.optional(whole("ALERT_SEND_TIMEOUT", 1, 300, "seconds"), String(DEFAULT_ALERTS.sendTimeoutSeconds)),
   });
 }
 
@@ -277,6 +278,7 @@ export function parseConfig(env: Record<string, string | undefined>, machineZone
         usageFactor: e.ALERT_USAGE_FACTOR,
         windowThresholds: e.ALERT_WINDOW_THRESHOLDS,
         spoolAgeSeconds: e.ALERT_SPOOL_AGE,
+        sendTimeoutSeconds: e.ALERT_SEND_TIMEOUT,
         receivers: e.ALERT_RECEIVERS,
       },
     },

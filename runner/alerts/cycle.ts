@@ -28,7 +28,7 @@ export async function alertsCycle(db: Db, config: Config, log: Logger, { now = (
   const ctx: AlertsContext = { db, now, config: handlerConfig(config), ...(ledger ? { ledger } : {}), ...(service ? { service } : {}) };
   const evaluation = await runHandler("alerts", {}, ctx);
   if (evaluation.ok) for (const c of evaluation.value.changes) log.info(`alert ${c.event}: ${c.rule} (${c.subject}): ${c.summary}`);
-  const delivery = await deliverDue(db, config.alerts.receivers, log, { now, viewerUrl: viewerUrl(config) });
+  const delivery = await deliverDue(db, config.alerts.receivers, log, { now, viewerUrl: viewerUrl(config), timeoutMs: config.alerts.sendTimeoutSeconds * 1000 });
   return { evaluation, delivery };
 }
 

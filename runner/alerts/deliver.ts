@@ -1,10 +1,8 @@
-import type { Receiver } from "../../shared/alert-settings.ts";
+import { DEFAULT_ALERTS, type Receiver } from "../../shared/alert-settings.ts";
 import type { Db } from "../../shared/context.ts";
 import type { Logger } from "../platform/log.ts";
 import { messageFor, type Notification } from "./shapes.ts";
 
-/** A receiver gets this long to answer one notification. */
-export const SEND_TIMEOUT_MS = 10_000;
 /** Retries back off from 30 s, doubling, to an hour between tries. */
 const FIRST_RETRY_MS = 30_000;
 const MAX_RETRY_MS = 3_600_000;
@@ -25,6 +23,7 @@ export interface DeliverOptions {
   now?: () => Date;
   /** Where a person sees the alerts (the viewer's /alerts), put in Alertmanager's URLs. */
   viewerUrl?: string;
+  /** How long a receiver gets to answer one notification (ALERT_SEND_TIMEOUT). */
   timeoutMs?: number;
 }
 
@@ -40,7 +39,7 @@ export interface DeliverOptions {
  * in the log and /health, and not sent again. Logs name receivers by their
  * redacted URL only.
  */
-export async function deliverDue(db: Db, receivers: Receiver[], log: Logger, { now = () => new Date(), viewerUrl = "", timeoutMs = SEND_TIMEOUT_MS }: DeliverOptions = {}): Promise<DeliveryReport> {
+export async function deliverDue(db: Db, receivers: Receiver[], log: Logger, { now = () => new Date(), viewerUrl = "", timeoutMs = DEFAULT_ALERTS.sendTimeoutSeconds * 1000 }: DeliverOptions = {}): Promise<DeliveryReport> {
   const report: DeliveryReport = { delivered: 0, refused: 0, retrying: 0 };
   const byKey = new Map(receivers.map((r) => [r.key, r]));
   const due = await db.execute({

@@ -1,11 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { storeIncrements } from "../../functions/store.ts";
 import type { IncrementRow } from "../../functions/report.ts";
+import { EXIT_REFUSED, exitCode, failureBody } from "../../runner/platform/outcome.ts";
+import { runHandler } from "../../runner/platform/run-handler.ts";
 import { ROLL_UP_NEW } from "../../shared/rollup.ts";
 import { addDays } from "../../shared/time.ts";
 import { openStore, type TestStore } from "../support/backends.ts";
+import { invokeContext } from "../support/invoke-context.ts";
 import { ROLLUP_DIFFERENCES_SQL } from "../support/rollup.ts";
 import { runInvoke, runRunner } from "../support/server.ts";
+
+/** What `runner invoke` hands the handler, on the test's own connection, with the settings the spawned runs get. */
+const invokeCtx = (store: TestStore) => invokeContext(store.db, { RESOURCE_SHARE_TZ: "UTC" });
 
 const differing = (store: TestStore) => Number(store.rows<{ differing: number }>(ROLLUP_DIFFERENCES_SQL)[0]!.differing);
 
@@ -41,9 +47,12 @@ describe("checkRollups", () => {
     expect(first.stderr).toMatch(/differs from the reports in 3 row\(s\)/);
     expect(differing(store)).toBe(0);
 
-    const second = await runInvoke("checkRollups", "{}", { ...store.env, RESOURCE_SHARE_TZ: "UTC" });
-    expect(JSON.parse(second.stdout)).toMatchObject({ status: "equal", differences: 0 });
-    expect(JSON.parse(second.stdout).rows_checked).toBeGreaterThan(0);
+    // The second run through the handler alone: the CLI's printing was shown above.
+    const ctx = invokeCtx(store);
+    const second = await runHandler("checkRollups", {}, ctx);
+    expect(second).toMatchObject({ ok: true, value: { status: "equal", differences: 0 } });
+    expect(second.ok && second.value.rows_checked).toBeGreaterThan(0);
+    expect(ctx.progressLines).toEqual([expect.stringMatching(/the hourly rollup equals the reports' sums/)]);
   });
 
   it("is run by the daily job, which repairs a changed row of yesterday", async () => {
@@ -58,6 +67,7 @@ describe("checkRollups", () => {
     expect(differing(store)).toBe(0);
   });
 
+  // Through runHandler, the path `runner invoke` takes; what the CLI makes of a refusal is the test after.
   it.each([
     ['{"from":"2026-13-01"}', "from"],
     ['{"all":true,"from":"2026-03-01"}', "all"],
@@ -67,9 +77,26 @@ describe("checkRollups", () => {
     const store = await openStore();
     await twoDays(store);
     store.run("UPDATE usage_hourly SET tokens = tokens + 1 WHERE (hour_ms, claude_name, mode) IN (SELECT hour_ms, claude_name, mode FROM usage_hourly ORDER BY hour_ms LIMIT 1)");
-    const run = await runInvoke("checkRollups", input, { ...store.env, RESOURCE_SHARE_TZ: "UTC" });
+    const result = await runHandler("checkRollups", JSON.parse(input), invokeCtx(store));
+    if (result.ok) throw new Error(`checkRollups accepted ${input}: ${JSON.stringify(result.value)}`);
+    expect(exitCode(result.error)).toBe(EXIT_REFUSED);
+    expect(failureBody(result.error)).toMatchObject({ status: "error", error: "invalid_input", issues: [{ field }] });
+    expect(differing(store)).toBe(1);
+  });
+
+  it("refuses through runner invoke with exit code 1, the refusal's body on stdout and a line for a person on stderr, changing nothing", async () => {
+    const store = await openStore();
+    await twoDays(store);
+    store.run("UPDATE usage_hourly SET tokens = tokens + 1 WHERE (hour_ms, claude_name, mode) IN (SELECT hour_ms, claude_name, mode FROM usage_hourly ORDER BY hour_ms LIMIT 1)");
+    const run = await runInvoke("checkRollups", '{"from":"2026-03-02","to":"2026-03-01"}', { ...store.env, RESOURCE_SHARE_TZ: "UTC" });
     expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout).issues[0].field).toBe(field);
+    const body = JSON.parse(run.stdout);
+    expect(body).toMatchObject({ status: "error", error: "invalid_input", issues: [{ field: "from" }] });
+    // The same body the refusals above were checked on in-process.
+    const inProcess = await runHandler("checkRollups", { from: "2026-03-02", to: "2026-03-01" }, invokeCtx(store));
+    expect(inProcess.ok || failureBody(inProcess.error)).toEqual(body);
+    expect(run.stderr).toContain(body.message);
+    expect(run.stderr).toMatch(/checkRollups refused the input; nothing was changed/);
     expect(differing(store)).toBe(1);
   });
 });

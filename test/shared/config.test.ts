@@ -81,6 +81,7 @@ describe("parseConfig", () => {
         ALERT_USAGE_FACTOR: "10",
         ALERT_WINDOW_THRESHOLDS: "90,80",
         ALERT_SPOOL_AGE: "600",
+        ALERT_SEND_TIMEOUT: "20",
         UNRELATED: "ignored",
       },
       machineZone,
@@ -122,6 +123,7 @@ describe("parseConfig", () => {
           usageFactor: 10,
           windowThresholds: [80, 90],
           spoolAgeSeconds: 600,
+          sendTimeoutSeconds: 20,
           receivers: [{ shape: "ntfy", url: "https://ntfy.sh/family", key: "ntfy=https://ntfy.sh/family" }],
         },
       },
@@ -163,6 +165,9 @@ describe("parseConfig", () => {
     ["TELEMETRY_MARGIN_PERCENT", "-1"],
     ["TELEMETRY_MARGIN_PERCENT", "101"],
     ["TELEMETRY_MARGIN_PERCENT", "5%"],
+    ["ALERT_SEND_TIMEOUT", "0"],
+    ["ALERT_SEND_TIMEOUT", "10s"],
+    ["ALERT_SEND_TIMEOUT", "301"],
   ];
 
   it.each(bad)("%s=%j is refused with one line naming the variable", (name, value) => {

@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { alerts } from "../../../functions/alerts.ts";
 import { receiverStatus } from "../../../functions/alerts/list.ts";
+import { alertsCycle } from "../../../runner/alerts/cycle.ts";
 import { deliverDue } from "../../../runner/alerts/deliver.ts";
+import { machineZone } from "../../../runner/platform/environment.ts";
 import type { Logger } from "../../../runner/platform/log.ts";
 import { ALERT_RULES, DEFAULT_ALERTS, parseReceivers, type Receiver as ReceiverSetting } from "../../../shared/alert-settings.ts";
+import { parseConfig } from "../../../shared/config.ts";
 import type { Db } from "../../../shared/context.ts";
 import { openTestDatabase } from "../../support/database.ts";
 import { startReceiver, type Receiver } from "../../support/receivers.ts";
@@ -150,5 +153,26 @@ describe("alert delivery to real receivers on loopback", () => {
     expect(log.lines.join("\n")).toContain(`ERROR alert receiver discord=http://***@127.0.0.1:${r.port}/api/webhooks/123/***?token=*** refused a notification (HTTP 404: no such webhook)`);
     const shown = JSON.stringify({ status, lines: log.lines });
     for (const secret of ["pa55", "disc-secret", "q-secret"]) expect(shown).not.toContain(secret);
+  });
+
+  it("waits on a receiver as long as ALERT_SEND_TIMEOUT says, its notification claimed meanwhile for that long plus 5 s", async () => {
+    const { db } = await openTestDatabase();
+    const r = await receiver();
+    r.answer = "hang";
+    const parsed = parseConfig(
+      { ALERT_RECEIVERS: `slack=${r.url}/services/T1/B2/slack-secret`, ALERT_OFF: ALERT_RULES.filter((rule) => rule !== "silent_agent").join(","), ALERT_SEND_TIMEOUT: "30" },
+      machineZone,
+    );
+    if (!parsed.ok) throw new Error(parsed.message);
+    const at = T0 + 31 * MIN;
+    await silentAgent(db, parsed.config.alerts.receivers, at);
+    // The round the schedule and `runner alerts` run, its send held open by the receiver.
+    const round = alertsCycle(db, parsed.config, recordingLog(), { now: () => new Date(at) });
+    await expect.poll(() => r.received.length).toBe(1);
+    const claimed = await db.execute("SELECT next_attempt_at FROM alert_outbox");
+    expect(claimed.rows.map((row) => row.next_attempt_at)).toEqual([iso(at + 30_000 + 5_000)]);
+    // The receiver goes away: the send fails and is tried again later.
+    await r.stop();
+    expect((await round).delivery).toEqual({ delivered: 0, refused: 0, retrying: 1 });
   });
 });

@@ -37,16 +37,19 @@ describe("alerts in the npm start process", { timeout: 120_000 }, () => {
       ALERT_EVERY: "5",
       ALERT_OFF: ALERT_RULES.filter((r) => r !== "silent_agent").join(","),
       ALERT_RECEIVERS: `slack=${receiver.url}/services/T1/B2/${SECRET}`,
+      // Long enough for the kill below to land mid-send (checked: no attempt recorded), short so that the
+      // killed process's claim (this plus 5 s) lapses soon.
+      ALERT_SEND_TIMEOUT: "3",
     };
     const first = await startRunner("start", env);
     // Decided, committed with its outbox row, and being sent: the receiver holds the request open.
     await until("the first delivery attempt", () => receiver!.received.length === 1);
     await first.kill();
-    expect(sqlite3Rows(store.path, "SELECT event, delivered_at FROM alert_outbox")).toEqual([{ event: "firing", delivered_at: null }]);
+    expect(sqlite3Rows(store.path, "SELECT event, delivered_at, attempts, last_error FROM alert_outbox")).toEqual([{ event: "firing", delivered_at: null, attempts: 0, last_error: null }]);
 
     receiver.answer = { status: 200 };
     const second = await startRunner("start", env);
-    // The claim of the killed process lapses (the send's timeout), then the restarted one delivers.
+    // The claim of the killed process lapses (the send's timeout plus 5 s), then the restarted one delivers.
     await until("the delivery after the restart", () => receiver!.received.length === 2);
     await until("the outbox to say delivered", () => sqlite3Rows(store.path, "SELECT 1 FROM alert_outbox WHERE delivered_at IS NOT NULL").length === 1, 10_000);
     expect(JSON.parse(receiver.received[1]!.body).text).toMatch(/^\[FIRING\] silent_agent \(Quiet-Teal\): Quiet-Teal has not reported since /);

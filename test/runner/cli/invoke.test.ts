@@ -1,12 +1,16 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { handlers, type HandlerName } from "../../../functions/index.ts";
-import { openDatabase } from "../../../runner/platform/libsql-client.ts";
 import { runHandler } from "../../../runner/platform/run-handler.ts";
 import { webhookApp } from "../../support/apps.ts";
-import { sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
+import { openTestDatabase, sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
+import { invokeContext } from "../../support/invoke-context.ts";
 import { runInvoke, runRunner } from "../../support/server.ts";
 
-/** `tsx runner invoke NAME '{json}'` as a person runs it: a real process over a real file. */
+/**
+ * `tsx runner invoke NAME '{json}'` as a person runs it: a real process over
+ * a real file. What a test only needs in the database beforehand goes in
+ * through runHandler, the path `runner invoke` takes, without a process.
+ */
 
 const countRows = (path: string) => Number(sqlite3Rows<{ n: number }>(path, "SELECT count(*) AS n FROM resource_share_increments")[0]!.n);
 
@@ -25,9 +29,9 @@ describe("runner invoke", () => {
   });
 
   it("refuses invalid input with exit 1, the errors on stderr and as JSON on stdout, storing nothing", async () => {
-    const path = tempDatabasePath();
+    const { db, path } = await openTestDatabase();
     const env = { DATABASE_URL: `file:${path}` };
-    await runInvoke("ingest", '{"claude_name":"Cli-Agent","cache_read_increment":1,"mode":"autonomy"}', env);
+    expect(await runHandler("ingest", { claude_name: "Cli-Agent", cache_read_increment: 1, mode: "autonomy" }, invokeContext(db))).toMatchObject({ ok: true });
     const run = await runInvoke("ingest", '{"claude_name":"","cache_read_increment":-3,"mode":"holiday"}', env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("ingest refused the input");
@@ -86,22 +90,13 @@ describe("runner invoke", () => {
   });
 
   it("every --help example is accepted by its handler", async () => {
-    const path = tempDatabasePath();
-    // The examples' agent has reported first, as issueToken and revokeToken expect of a name:
-    // through the CLI, as the help prints it.
-    const reported = await runInvoke("ingest", handlers.ingest.example, { DATABASE_URL: `file:${path}` });
-    expect(reported.code, reported.stderr).toBe(0);
-    // Then each example through runHandler, as `runner invoke` calls it (the
+    const { db } = await openTestDatabase();
+    // Each example through runHandler, as `runner invoke` calls it (the
     // tests above cover the CLI's own part: parsing, printing, exit codes).
-    const database = await openDatabase({ url: `file:${path}` });
-    onTestFinished(() => database.close());
+    // The examples' agent has reported first, as issueToken and revokeToken expect of a name.
+    expect(await runHandler("ingest", JSON.parse(handlers.ingest.example), invokeContext(db))).toMatchObject({ ok: true });
     for (const [name, entry] of Object.entries(handlers)) {
-      const result = await runHandler(name as HandlerName, JSON.parse(entry.example), {
-        db: database.db,
-        now: () => new Date(),
-        config: { timeZone: "UTC", replayWindowDays: 30 },
-        progress: () => {},
-      });
+      const result = await runHandler(name as HandlerName, JSON.parse(entry.example), invokeContext(db));
       expect([name, result.ok], JSON.stringify(result)).toEqual([name, true]);
       // What the CLI prints: the result as JSON.
       expect(() => JSON.parse(JSON.stringify(result.ok ? result.value : null)), name).not.toThrow();

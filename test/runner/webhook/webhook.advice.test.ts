@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { webhookApp } from "../../support/apps.ts";
 import { holdWriteLock, sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
-import { postJson, startRunner } from "../../support/server.ts";
 
 /**
- * The advice on the webhook's answers, as the agents' timers meet it: a
- * real `runner serve` on a loopback port over a fresh database file.
+ * The advice on the webhook's answers, as the agents' timers meet it: the
+ * webhook's app in process, built as `runner serve` builds it (spool and
+ * all), over a fresh database file.
  */
+
 
 const BOUNDS = { min: 300, max: 14400 };
 const STATUSES = ["good", "medium", "high", "critical", "paused", "unknown"];
@@ -41,80 +43,80 @@ function laterClient(current: number, status: number, body: any): { next: number
 describe("advice on the webhook's answers", () => {
   it("rides on every 200 of both increment routes and is stored with the report it answered", async () => {
     const path = tempDatabasePath();
-    const server = await startRunner("serve", { DATABASE_URL: `file:${path}` });
-    const one = await postJson(`${server.url}/resource-share/increment`, { claude_name: "Advised-One", cache_read_increment: 5000, mode: "autonomy" });
+    const webhook = await webhookApp({ DATABASE_URL: `file:${path}` });
+    const one = await webhook.post("/resource-share/increment", { claude_name: "Advised-One", cache_read_increment: 5000, mode: "autonomy" });
     expect(one.status).toBe(200);
-    expectAdvice(one.json);
-    expect(one.json).toMatchObject({ status: "success", claude_name: "Advised-One", tokens_recorded: 5000 });
+    expectAdvice(one.body);
+    expect(one.body).toMatchObject({ status: "success", claude_name: "Advised-One", tokens_recorded: 5000 });
 
-    const batch = await postJson(`${server.url}/resource-share/increments`, [
+    const batch = await webhook.post("/resource-share/increments", [
       { claude_name: "Advised-One", cache_read_increment: 1, mode: "autonomy", event_id: "b-1" },
       { claude_name: "Advised-Two", cache_read_increment: 2, mode: "collaboration", event_id: "b-2" },
       { claude_name: "Advised-One", cache_read_increment: 3, mode: "autonomy", event_id: "b-3" },
     ]);
     expect(batch.status).toBe(200);
-    expect(Object.keys(batch.json.advice_by_agent).sort()).toEqual(["Advised-One", "Advised-Two"]);
-    for (const a of Object.values(batch.json.advice_by_agent)) expectAdvice(a);
+    expect(Object.keys(batch.body.advice_by_agent).sort()).toEqual(["Advised-One", "Advised-Two"]);
+    for (const a of Object.values(batch.body.advice_by_agent)) expectAdvice(a);
     // Two agents: no single agent's advice at the top.
-    expect(batch.json.recommended_interval).toBeUndefined();
+    expect(batch.body.recommended_interval).toBeUndefined();
 
-    const single = await postJson(`${server.url}/resource-share/increments`, [{ claude_name: "Advised-Two", cache_read_increment: 2, mode: "autonomy" }]);
-    expectAdvice(single.json);
-    expect(single.json.advice_by_agent["Advised-Two"].recommended_interval).toBe(single.json.recommended_interval);
+    const single = await webhook.post("/resource-share/increments", [{ claude_name: "Advised-Two", cache_read_increment: 2, mode: "autonomy" }]);
+    expectAdvice(single.body);
+    expect(single.body.advice_by_agent["Advised-Two"].recommended_interval).toBe(single.body.recommended_interval);
 
     // The interval each agent was answered with is kept on its last report of the request.
     expect(sqlite3Rows(path, "SELECT claude_name, event_id, recommended_interval FROM resource_share_increments ORDER BY id")).toEqual([
-      { claude_name: "Advised-One", event_id: null, recommended_interval: one.json.recommended_interval },
+      { claude_name: "Advised-One", event_id: null, recommended_interval: one.body.recommended_interval },
       { claude_name: "Advised-One", event_id: "b-1", recommended_interval: null },
-      { claude_name: "Advised-Two", event_id: "b-2", recommended_interval: batch.json.advice_by_agent["Advised-Two"].recommended_interval },
-      { claude_name: "Advised-One", event_id: "b-3", recommended_interval: batch.json.advice_by_agent["Advised-One"].recommended_interval },
-      { claude_name: "Advised-Two", event_id: null, recommended_interval: single.json.recommended_interval },
+      { claude_name: "Advised-Two", event_id: "b-2", recommended_interval: batch.body.advice_by_agent["Advised-Two"].recommended_interval },
+      { claude_name: "Advised-One", event_id: "b-3", recommended_interval: batch.body.advice_by_agent["Advised-One"].recommended_interval },
+      { claude_name: "Advised-Two", event_id: null, recommended_interval: single.body.recommended_interval },
     ]);
   });
 
   it("rides on a spooled report's 200 too, and the interval is stored when the spool is applied", async () => {
     const path = tempDatabasePath();
-    const server = await startRunner("serve", { DATABASE_URL: `file:${path}` });
-    const url = `${server.url}/resource-share/increment`;
-    expect((await postJson(url, { claude_name: "Spooled-One", cache_read_increment: 1, mode: "autonomy" })).status).toBe(200);
+    const webhook = await webhookApp({ DATABASE_URL: `file:${path}` });
+    const url = "/resource-share/increment";
+    expect((await webhook.post(url, { claude_name: "Spooled-One", cache_read_increment: 1, mode: "autonomy" })).status).toBe(200);
     const lock = await holdWriteLock(path);
     let spooled;
     try {
-      spooled = await postJson(url, { claude_name: "Spooled-One", cache_read_increment: 2, mode: "autonomy" });
-      expect(spooled.json).toMatchObject({ status: "success", queued: true, id: null });
-      expectAdvice(spooled.json);
-      const batch = await postJson(`${server.url}/resource-share/increments`, [{ claude_name: "Spooled-One", cache_read_increment: 3, mode: "autonomy" }]);
-      expect(batch.json.results[0]).toMatchObject({ queued: true });
-      expectAdvice(batch.json);
+      spooled = await webhook.post(url, { claude_name: "Spooled-One", cache_read_increment: 2, mode: "autonomy" });
+      expect(spooled.body).toMatchObject({ status: "success", queued: true, id: null });
+      expectAdvice(spooled.body);
+      const batch = await webhook.post("/resource-share/increments", [{ claude_name: "Spooled-One", cache_read_increment: 3, mode: "autonomy" }]);
+      expect(batch.body.results[0]).toMatchObject({ queued: true });
+      expectAdvice(batch.body);
     } finally {
       await lock.release();
     }
     await expect.poll(() => sqlite3Rows(path, "SELECT count(*) AS n FROM resource_share_increments")[0]).toEqual({ n: 3 });
     expect(sqlite3Rows(path, "SELECT recommended_interval FROM resource_share_increments WHERE cache_read_increment = 2")).toEqual([
-      { recommended_interval: spooled.json.recommended_interval },
+      { recommended_interval: spooled.body.recommended_interval },
     ]);
   });
 
   it("stays readable by both generations of the real client, which follow it within the bounds", async () => {
     const path = tempDatabasePath();
-    const server = await startRunner("serve", { DATABASE_URL: `file:${path}` });
-    const url = `${server.url}/resource-share/increment`;
+    const webhook = await webhookApp({ DATABASE_URL: `file:${path}` });
+    const url = "/resource-share/increment";
     // The earlier client's three payloads of design.md.
     for (const payload of [
       { claude_name: "Client-Old", cache_read_increment: 1234, mode: "autonomy" },
       { claude_name: "Client-Old", cache_read_increment: 4321, mode: "collaboration", context_percentage: 61.5 },
       { claude_name: "Client-Old", cost_delta: 0.0421, mode: "autonomy", current_interval: 1800, hostname: "clap-1", ip_address: "127.0.1.1" },
     ]) {
-      const a = await postJson(url, payload);
-      expect(earlierClient(a.status, a.json)).toBe(true);
+      const a = await webhook.post(url, payload);
+      expect(earlierClient(a.status, a.body)).toBe(true);
     }
     // The later client, sending whatever interval it is at, applies each answer.
     let current = 60;
     const lines: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const a = await postJson(url, { claude_name: "Client-New", cost_delta: 0.01, cache_read_increment: 20_000, mode: "autonomy", current_interval: current });
-      const { next, logLine } = laterClient(current, a.status, a.json);
-      expect(next).toBe(a.json.recommended_interval);
+      const a = await webhook.post(url, { claude_name: "Client-New", cost_delta: 0.01, cache_read_increment: 20_000, mode: "autonomy", current_interval: current });
+      const { next, logLine } = laterClient(current, a.status, a.body);
+      expect(next).toBe(a.body.recommended_interval);
       expect(next).toBeGreaterThanOrEqual(BOUNDS.min);
       expect(next).toBeLessThanOrEqual(BOUNDS.max);
       lines.push(logLine);

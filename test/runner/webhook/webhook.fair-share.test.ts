@@ -1,15 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
+import { openDatabase, type Database } from "../../../runner/platform/libsql-client.ts";
+import { EXIT_REFUSED, exitCode, failureBody } from "../../../runner/platform/outcome.ts";
+import { runHandler } from "../../../runner/platform/run-handler.ts";
+import { webhookApp, type InProcessApp } from "../../support/apps.ts";
 import { sharedTempDir, sqlite3Rows } from "../../support/database.ts";
-import { postJson, runInvoke, startRunner, type RunningProcess } from "../../support/server.ts";
+import { invokeContext } from "../../support/invoke-context.ts";
+import { runInvoke } from "../../support/server.ts";
 
 /**
- * The fair-share routes as clients and scrapers see them: a real `runner
- * serve` on a loopback port over a fresh file, read back with sqlite3. Each
- * test uses its own agent names.
+ * The fair-share routes as clients and scrapers see them: the webhook's
+ * app in process (as `runner serve` builds it) over a fresh file, read back
+ * with sqlite3; setAgent and advise through runHandler, the path `runner
+ * invoke` takes, and the CLI itself once. Each test uses its own agent names.
  */
 
-let server: RunningProcess;
+let webhook: InProcessApp;
+/** A connection of its own, as `runner invoke` opens one beside the running webhook. */
+let cli: Database;
 let path: string;
 let dir: ReturnType<typeof sharedTempDir>;
 const env = () => ({ DATABASE_URL: `file:${path}` });
@@ -17,16 +25,24 @@ const env = () => ({ DATABASE_URL: `file:${path}` });
 beforeAll(async () => {
   dir = sharedTempDir();
   path = join(dir.dir, "resource_tracking.db");
-  server = await startRunner("serve", { DATABASE_URL: `file:${path}` }, { stopAfterEach: false });
+  webhook = await webhookApp({ DATABASE_URL: `file:${path}` });
+  cli = await openDatabase({ url: `file:${path}` });
 });
 afterAll(async () => {
-  await server?.kill();
+  cli?.close();
+  await webhook?.close();
   dir?.remove();
 });
 
-const post = (route: string, body: unknown) => postJson(`${server.url}${route}`, body);
+/** What `runner invoke` hands a handler, with the settings the spawned run gets. */
+const invokeCtx = () => invokeContext(cli.db, env());
+
+const post = async (route: string, body: unknown) => {
+  const { status, body: json } = await webhook.post(route, body);
+  return { status, json };
+};
 const get = async (route: string) => {
-  const res = await fetch(`${server.url}${route}`);
+  const res = await webhook.request(route);
   return { status: res.status, json: (await res.json()) as any };
 };
 const count = (sql: string) => Number(sqlite3Rows<{ n: number }>(path, sql)[0]!.n);
@@ -91,23 +107,25 @@ describe("POST /resource-share/quota", () => {
   });
 
   it("answers 415 for a body that is not JSON, as the increment routes do", async () => {
-    const res = await fetch(`${server.url}/resource-share/quota`, { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" });
+    const res = await webhook.request("/resource-share/quota", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" });
     expect(res.status).toBe(415);
   });
 });
 
 describe("setAgent and advise through the runner", () => {
   it("sets weight, pause and note, clears the pause with null, and refuses an unknown agent unless asked to register it", async () => {
+    // The refusal as a person at the shell meets it: the real CLI, beside the running webhook.
     const unknown = await runInvoke("setAgent", '{"claude_name":"Settings-New","weight":2}', env());
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/No agent named "Settings-New".*register/);
-    const registered = await runInvoke("setAgent", '{"claude_name":"Settings-New","weight":2,"paused_until":"2026-12-31T19:00:00+01:00","note":"release week","register":true}', env());
-    expect(registered.code).toBe(0);
-    expect(JSON.parse(registered.stdout)).toEqual({
-      claude_name: "Settings-New", weight: 2, paused_until: "2026-12-31T18:00:00.000Z", note: "release week", active: true, registered: true,
+    expect(JSON.parse(unknown.stdout)).toMatchObject({ status: "error", error: "not_found" });
+    const registered = await runHandler("setAgent", { claude_name: "Settings-New", weight: 2, paused_until: "2026-12-31T19:00:00+01:00", note: "release week", register: true }, invokeCtx());
+    expect(registered).toEqual({
+      ok: true,
+      value: { claude_name: "Settings-New", weight: 2, paused_until: "2026-12-31T18:00:00.000Z", note: "release week", active: true, registered: true },
     });
-    const cleared = await runInvoke("setAgent", '{"claude_name":"Settings-New","paused_until":null}', env());
-    expect(JSON.parse(cleared.stdout)).toMatchObject({ weight: 2, paused_until: null, note: "release week", registered: false });
+    const cleared = await runHandler("setAgent", { claude_name: "Settings-New", paused_until: null }, invokeCtx());
+    expect(cleared).toMatchObject({ ok: true, value: { weight: 2, paused_until: null, note: "release week", registered: false } });
     expect(sqlite3Rows(path, "SELECT weight, paused_until, note FROM claude_identities WHERE name = 'Settings-New'")).toEqual([
       { weight: 2, paused_until: null, note: "release week" },
     ]);
@@ -124,20 +142,20 @@ describe("setAgent and advise through the runner", () => {
   it.each(bad)("refuses %s naming the field, and changes nothing", async (_what, field, name) => {
     await post("/resource-share/increment", { claude_name: "Settings-Bad", cache_read_increment: 1, mode: "autonomy" });
     const before = sqlite3Rows(path, "SELECT * FROM claude_identities WHERE name = 'Settings-Bad'");
-    const run = await runInvoke("setAgent", `{"claude_name":"Settings-Bad",${field}}`, env());
-    expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout).issues.map((i: { field: string }) => i.field)).toContain(name);
+    const result = await runHandler("setAgent", JSON.parse(`{"claude_name":"Settings-Bad",${field}}`), invokeCtx());
+    if (result.ok) throw new Error(`setAgent accepted ${field}: ${JSON.stringify(result.value)}`);
+    expect(exitCode(result.error)).toBe(EXIT_REFUSED);
+    expect((failureBody(result.error).issues as { field: string }[]).map((i) => i.field)).toContain(name);
     expect(sqlite3Rows(path, "SELECT * FROM claude_identities WHERE name = 'Settings-Bad'")).toEqual(before);
   });
 
-  it("GET /resource/advice/{name} and runner invoke advise give the same advice; a name never seen is said to be unknown", async () => {
+  it("GET /resource/advice/{name} and advise as runner invoke runs it give the same advice; a name never seen is said to be unknown", async () => {
     await post("/resource-share/increment", { claude_name: "Advice-One", cache_read_increment: 1000, mode: "autonomy" });
     const a = await get("/resource/advice/Advice-One");
     expect(a.status).toBe(200);
     expect(a.json).toMatchObject({ claude_name: "Advice-One", recommended_interval: expect.any(Number), quota_status: expect.any(String) });
-    const cli = await runInvoke("advise", '{"claude_name":"Advice-One"}', env());
-    expect(cli.code).toBe(0);
-    expect(JSON.parse(cli.stdout).multipliers).toEqual(a.json.multipliers);
+    const invoked = await runHandler("advise", { claude_name: "Advice-One" }, invokeCtx());
+    expect(invoked.ok && invoked.value.multipliers).toEqual(a.json.multipliers);
     expect(a.json.known).toBe(true);
     const unknown = await get("/resource/advice/Nobody-Here");
     expect(unknown).toMatchObject({ status: 200, json: { known: false } });

@@ -14,8 +14,9 @@ import { postJson, startRunner } from "../../support/server.ts";
  * connection), over a fresh database (a file read back with the real sqlite3
  * CLI; in the second pass a libSQL server), called in process. One app
  * serves the whole file; each test uses its own agent names so tests do not
- * see each other's rows. What needs a process (a lock held by sqlite3,
- * SIGTERM) is at the end, on real `runner serve` processes.
+ * see each other's rows. A lock held by a sqlite3 session is met by an app
+ * of its own; what needs a process (SIGTERM, the stop that empties the WAL)
+ * is at the end, on real `runner serve` processes.
  */
 
 let webhook: InProcessApp;
@@ -530,41 +531,42 @@ describe.skipIf(onServer)("a database that cannot take the write", () => {
 
   it("answers 200 from the spool while another process holds the write lock, and stores the report once it is released", async () => {
     const dbPath = tempDatabasePath();
-    const own = await startRunner("serve", { DATABASE_URL: `file:${dbPath}` });
+    const own = await webhookApp({ DATABASE_URL: `file:${dbPath}` });
     const report = { claude_name: "Locked-Out", cache_read_increment: 1, mode: "autonomy" };
-    const url = `${own.url}/resource-share/increment`;
-    expect((await postJson(url, report)).status).toBe(200);
+    const url = "/resource-share/increment";
+    expect((await own.post(url, report)).status).toBe(200);
     const release = await openShellTransaction(dbPath);
     try {
-      const res = await postJson(url, report);
+      const res = await own.post(url, report);
       expect(res.status).toBe(200);
-      expect(res.json).toMatchObject({ status: "success", queued: true, id: null });
+      expect(res.body).toMatchObject({ status: "success", queued: true, id: null });
       expect(sqlite3Rows(dbPath, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 1 }]);
     } finally {
       await release();
     }
-    await expect.poll(async () => ((await (await fetch(`${own.url}/health`)).json()) as { spool: { backlog: number } }).spool.backlog).toBe(0);
+    await expect.poll(async () => ((await (await own.request("/health")).json()) as { spool: { backlog: number } }).spool.backlog).toBe(0);
     // The lock is gone: the next report is stored directly (the connection recovered).
-    const after = await postJson(url, report);
+    const after = await own.post(url, report);
     expect(after.status).toBe(200);
-    expect(typeof after.json.id).toBe("number");
+    expect(typeof after.body.id).toBe("number");
     expect(sqlite3Rows(dbPath, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 3 }]);
-    expect(await own.stop()).toBe(0);
+    await own.close();
+    expect(own.output()).not.toMatch(/ERROR/);
   });
 
   it("answers 503 with Retry-After only when the spool cannot be written either", async () => {
     const dbPath = tempDatabasePath();
     const spoolDir = join(tempDatabasePath(), "..", "spool");
     execFileSync("mkdir", [spoolDir]);
-    const own = await startRunner("serve", { DATABASE_URL: `file:${dbPath}`, SPOOL_DIR: spoolDir });
+    const own = await webhookApp({ DATABASE_URL: `file:${dbPath}`, SPOOL_DIR: spoolDir });
     const report = { claude_name: "Locked-Out", cache_read_increment: 1, mode: "autonomy" };
-    const url = `${own.url}/resource-share/increment`;
+    const url = "/resource-share/increment";
     // The spool directory is swapped for a file after start: nothing durable can be written now.
     execFileSync("rm", ["-r", spoolDir]);
     execFileSync("touch", [spoolDir]);
     const release = await openShellTransaction(dbPath);
     try {
-      const res = await fetch(url, { method: "POST", headers: JSON_TYPE, body: JSON.stringify(report) });
+      const res = await own.request(url, { method: "POST", headers: JSON_TYPE, body: JSON.stringify(report) });
       expect(res.status).toBe(503);
       expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
       const text = await res.text();
@@ -574,10 +576,9 @@ describe.skipIf(onServer)("a database that cannot take the write", () => {
       await release();
     }
     // Nothing was stored for the refused report; the next one is written directly.
-    expect((await postJson(url, report)).status).toBe(200);
+    expect((await own.post(url, report)).status).toBe(200);
     expect(sqlite3Rows(dbPath, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 1 }]);
     expect(own.output()).toMatch(/cannot write the spool file/);
-    expect(await own.stop()).toBe(0);
   });
 });
 
