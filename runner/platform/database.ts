@@ -61,9 +61,12 @@ export async function openConfigured(
     busyTimeoutMs,
     migrationBusyTimeoutMs,
     intMode,
+    cacheKib,
     settings = { url: "DATABASE_URL", token: "DATABASE_AUTH_TOKEN" },
   }: {
     queryOnly?: boolean;
+    /** The page cache of the connection returned (openDatabase's cacheKib). */
+    cacheKib?: number;
     busyTimeoutMs?: number;
     /** How long the migrations wait for another writer's lock (the default 5 s unless given). */
     migrationBusyTimeoutMs?: number;
@@ -83,9 +86,9 @@ export async function openConfigured(
     // opened after them.
     db = await openDatabase({ ...options, busyTimeoutMs: migrationBusyTimeoutMs });
     await migrate(db.client);
-    if (!queryOnly && busyTimeoutMs === migrationBusyTimeoutMs) return db;
+    if (!queryOnly && busyTimeoutMs === migrationBusyTimeoutMs && cacheKib === undefined) return db;
     db.close();
-    return await openDatabase({ ...options, queryOnly });
+    return await openDatabase({ ...options, queryOnly, ...(cacheKib === undefined ? {} : { cacheKib }) });
   } catch (err) {
     db?.close();
     throw describeOpenError(err, where, settings);

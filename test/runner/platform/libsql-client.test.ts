@@ -65,3 +65,23 @@ describe("a file database's shared connection", () => {
     expect(waited?.message).toMatch(/held by a transaction in this process for over 200 ms/);
   });
 });
+
+describe("a file database's page cache", () => {
+  it("is the size asked for (the viewer's 16 MB), also after the connection is opened again", async () => {
+    const path = tempDatabasePath();
+    const writer = await openDatabase({ url: `file:${path}` });
+    await writer.db.execute("CREATE TABLE t (n INTEGER)");
+    writer.close();
+    const { VIEWER_CACHE_KIB } = await import("../../../runner/viewer/start.ts");
+    const database = await openDatabase({ url: `file:${path}`, queryOnly: true, cacheKib: VIEWER_CACHE_KIB });
+    onTestFinished(() => database.close());
+    const cacheSize = async () => Number((await database.db.execute("PRAGMA cache_size")).rows[0]![0]);
+    expect(await cacheSize()).toBe(-16 * 1024);
+    await database.recover();
+    expect(await cacheSize()).toBe(-16 * 1024);
+    // Without the setting, SQLite's own default.
+    const plain = await openDatabase({ url: `file:${path}`, queryOnly: true });
+    onTestFinished(() => plain.close());
+    expect(Number((await plain.db.execute("PRAGMA cache_size")).rows[0]![0])).toBe(-2000);
+  });
+});
