@@ -1,11 +1,11 @@
 import * as v from "valibot";
 import type { Context, Db } from "../shared/context.ts";
 import { ok, type Result } from "../shared/result.ts";
+import { HOUR_MS } from "../shared/rollup.ts";
 import { addDays, dayBounds, localDay } from "../shared/time.ts";
 import { validate } from "../shared/validate.ts";
 import { addSums, emptySums, type DayRow, type Sums } from "./daySums.ts";
 import { queryDaily, type DailyRow } from "./queryDaily.ts";
-import { HOUR_MS } from "../shared/rollup.ts";
 import { rollupReady, usageRowsStatement } from "./usage.ts";
 
 
