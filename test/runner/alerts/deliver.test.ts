@@ -43,9 +43,9 @@ function configured(text: string): ReceiverSetting[] {
 async function silentAgent(db: Db, list: ReceiverSetting[], at = T0 + 31 * MIN) {
   await db.execute({ sql: "INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment, recommended_interval) VALUES ('Quiet-Teal', ?, 'autonomy', 5, 600)", args: [iso(T0)] });
   await db.execute({ sql: "INSERT INTO claude_identities (name, first_seen, last_seen) VALUES ('Quiet-Teal', ?, ?)", args: [iso(T0), iso(T0)] });
-  const only = { ...DEFAULT_ALERTS, off: ALERT_RULES.filter((r) => r !== "silent_agent"), receivers: list };
+  const silentAgentOnly = { ...DEFAULT_ALERTS, off: ALERT_RULES.filter((r) => r !== "silent_agent"), receivers: list };
   const evaluate = async (when: number) => {
-    const result = await alerts({}, testContext(db, { now: when, alerts: only }));
+    const result = await alerts({}, testContext(db, { now: when, alerts: silentAgentOnly }));
     if (!result.ok) throw new Error(result.error.message);
     return result.value;
   };
