@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handlers, isHandlerName } from "../functions/index.ts";
 import { COMMANDS } from "../runner/cli/commands.ts";
+import { testContext } from "./support/context.ts";
 import { openTestDatabase, sharedTempDir } from "./support/database.ts";
 import { openApiChecker } from "./support/openapi.ts";
 import { ROOT } from "./support/process.ts";
@@ -275,7 +276,7 @@ describe("the README's invoke examples", () => {
     });
     expect(calls.length).toBeGreaterThan(5);
     const db = await openTestDatabase();
-    const ctx = { db: db.db, now: () => new Date(), config: { timeZone: "UTC", replayWindowDays: 30 } };
+    const ctx = testContext(db.db);
     const refused: string[] = [];
     for (const call of calls) {
       if (!isHandlerName(call.name)) {

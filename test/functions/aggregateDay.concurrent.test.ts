@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { aggregateDay, type AggregateOutput } from "../../functions/aggregateDay.ts";
+import { testContext } from "../support/context.ts";
 import { openTestDatabase, sqlite3Rows } from "../support/database.ts";
 import { seededRandom } from "../support/increments.ts";
 import { postJson, startRunner } from "../support/server.ts";
@@ -38,7 +39,7 @@ describe("aggregateDay while the webhook ingests", () => {
     const runs: AggregateOutput[] = [];
     let done = false;
     void posting.finally(() => (done = true));
-    const ctx = { db: db.db, now: () => new Date(), config: { timeZone: "UTC", replayWindowDays: 30 } };
+    const ctx = testContext(db.db);
     while (!done) {
       const result = runs.length % 4 === 3 ? await aggregateDay({ date: days[1] }, ctx) : await aggregateDay({}, ctx);
       if (!result.ok) throw new Error(result.error.message);

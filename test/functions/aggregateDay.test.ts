@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { aggregateDay } from "../../functions/aggregateDay.ts";
-import type { Context } from "../../shared/context.ts";
 import { openStore, type TestStore } from "../support/backends.ts";
+import { testContext } from "../support/context.ts";
 import { insertIncrements, seededRandom, type TestIncrement } from "../support/increments.ts";
 
 /**
@@ -86,10 +86,6 @@ function independentSums(db: TestStore, date: string, start: string, end: string
   );
 }
 
-function contextAt(db: Context["db"], zone: string, now: string): Context {
-  return { db, now: () => new Date(now), config: { timeZone: zone, replayWindowDays: 30 } };
-}
-
 describe("aggregateDay", () => {
   it.each(CASES.map((c, i) => [`${c.zone} around ${c.midnights[1]![0]}`, c, i] as const))(
     "closes the days around a daylight-saving change in %s exactly as sqlite3 sums them",
@@ -97,7 +93,7 @@ describe("aggregateDay", () => {
       const db = await openStore();
       await insertIncrements(db.db, incrementsAround(c.midnights, 1000 + i));
       const days = c.midnights.slice(0, 3).map(([d]) => d);
-      const ctx = contextAt(db.db, c.zone, "2026-12-15T12:00:00Z");
+      const ctx = testContext(db.db, { now: "2026-12-15T12:00:00Z", timeZone: c.zone });
 
       const result = await aggregateDay({ from: days[0], to: days[2] }, ctx);
       expect(result).toMatchObject({ ok: true, value: { days_closed: 3, time_zone: c.zone } });
@@ -117,11 +113,11 @@ describe("aggregateDay", () => {
     const db = await openStore();
     const c = CASES[3];
     await insertIncrements(db.db, incrementsAround(c.midnights, 7));
-    const ctx = contextAt(db.db, c.zone, "2026-11-05T15:00:00Z");
+    const ctx = testContext(db.db, { now: "2026-11-05T15:00:00Z", timeZone: c.zone });
     const first = await aggregateDay({}, ctx);
     expect(first.ok).toBe(true);
     const before = db.text(`${DAILY} ORDER BY date, claude_name`);
-    const again = await aggregateDay({ from: "2026-10-30", to: "2026-11-04" }, contextAt(db.db, c.zone, "2026-11-05T16:00:00Z"));
+    const again = await aggregateDay({ from: "2026-10-30", to: "2026-11-04" }, testContext(db.db, { now: "2026-11-05T16:00:00Z", timeZone: c.zone }));
     expect(again).toMatchObject({ ok: true, value: { days_closed: 6 } });
     expect(db.text(`${DAILY} ORDER BY date, claude_name`)).toBe(before);
     expect(await aggregateDay({}, ctx)).toMatchObject({ ok: true, value: { days_closed: 0, rows_written: 0 } });
@@ -133,7 +129,7 @@ describe("aggregateDay", () => {
       { claude_name: "Sparkle-Orange", timestamp: "2026-03-07T04:59:59.999Z", mode: "autonomy", cache_read_increment: 5 },
     ]);
     // 2026-03-10 01:00 in New York: yesterday is 2026-03-09; the report fell on 2026-03-06 local.
-    const result = await aggregateDay({}, contextAt(db.db, "America/New_York", "2026-03-10T05:00:00Z"));
+    const result = await aggregateDay({}, testContext(db.db, { now: "2026-03-10T05:00:00Z", timeZone: "America/New_York" }));
     expect(result.ok && result.value.days.map((d) => [d.date, d.reason, d.rows])).toEqual([
       ["2026-03-06", "never closed", 1],
       ["2026-03-07", "never closed", 0],
@@ -149,7 +145,7 @@ describe("aggregateDay", () => {
     const db = await openStore();
     const c = CASES[0];
     await insertIncrements(db.db, incrementsAround(c.midnights, 11));
-    const ctx = contextAt(db.db, c.zone, "2026-04-02T09:00:00Z");
+    const ctx = testContext(db.db, { now: "2026-04-02T09:00:00Z", timeZone: c.zone });
     expect((await aggregateDay({}, ctx)).ok).toBe(true);
     const edge = `SELECT total_tokens, report_count FROM daily_resource_share WHERE claude_name = 'Edge' AND date = '2026-03-29'`;
     expect(db.rows(edge)).toEqual([{ total_tokens: 1111, report_count: 4 }]);
@@ -179,9 +175,9 @@ describe("aggregateDay", () => {
     await insertIncrements(db.db, [
       { claude_name: "Sparkle-Orange", timestamp: "2026-03-08T03:00:00.000Z", mode: "autonomy", cache_read_increment: 9 },
     ]);
-    expect((await aggregateDay({}, contextAt(db.db, "Europe/London", "2026-03-10T12:00:00Z"))).ok).toBe(true);
+    expect((await aggregateDay({}, testContext(db.db, { now: "2026-03-10T12:00:00Z", timeZone: "Europe/London" }))).ok).toBe(true);
     expect(db.text("SELECT date FROM daily_resource_share").trim()).toBe("2026-03-08");
-    const moved = await aggregateDay({}, contextAt(db.db, "America/New_York", "2026-03-10T12:00:00Z"));
+    const moved = await aggregateDay({}, testContext(db.db, { now: "2026-03-10T12:00:00Z", timeZone: "America/New_York" }));
     expect(moved.ok && moved.value.days.map((d) => [d.date, d.reason])).toEqual([
       ["2026-03-07", "never closed"],
       ["2026-03-08", "time zone changed"],
@@ -205,7 +201,7 @@ describe("aggregateDay", () => {
     await insertIncrements(db.db, [
       { claude_name: "Sparkle-Orange", timestamp: "2026-03-01T12:00:00.000Z", mode: "autonomy", cache_read_increment: 9 },
     ]);
-    const result = await aggregateDay(input, contextAt(db.db, "Europe/London", "2026-04-02T12:00:00Z"));
+    const result = await aggregateDay(input, testContext(db.db, { now: "2026-04-02T12:00:00Z", timeZone: "Europe/London" }));
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.error.code).toBe("invalid_input");

@@ -6,7 +6,7 @@ import { runHandler } from "../../runner/platform/run-handler.ts";
 import { ROLL_UP_NEW } from "../../shared/rollup.ts";
 import { addDays } from "../../shared/time.ts";
 import { openStore, type TestStore } from "../support/backends.ts";
-import { invokeContext } from "../support/invoke-context.ts";
+import { invokeContext } from "../support/context.ts";
 import { ROLLUP_DIFFERENCES_SQL } from "../support/rollup.ts";
 import { runInvoke, runRunner } from "../support/server.ts";
 

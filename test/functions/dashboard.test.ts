@@ -1,18 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { aggregateDay } from "../../functions/aggregateDay.ts";
 import { dashboard } from "../../functions/dashboard.ts";
-import type { Context } from "../../shared/context.ts";
 import { ROLL_UP_NEW } from "../../shared/rollup.ts";
+import { testContext } from "../support/context.ts";
 import { openTestDatabase } from "../support/database.ts";
 import { insertIncrements } from "../support/increments.ts";
 
 // 2026-03-29 is the day London's clocks go forward: 23 hours, no 01:00.
 // Now is 12:00 BST (11:00 UTC) that day.
-const ctxAt = (db: Context["db"], now = "2026-03-29T11:00:00Z"): Context => ({
-  db,
-  now: () => new Date(now),
-  config: { timeZone: "Europe/London", replayWindowDays: 30 },
-});
+const LONDON = { now: "2026-03-29T11:00:00Z", timeZone: "Europe/London" };
 
 describe("dashboard", () => {
   it("counts today by local hour on a 23-hour day and sums periods from closed and live days alike", async () => {
@@ -28,9 +24,9 @@ describe("dashboard", () => {
       { claude_name: "Quill-Blue", timestamp: "2026-02-28T12:00:00.000Z", mode: "autonomy", cache_read_increment: 50000 },
       { claude_name: "Quill-Blue", timestamp: "2026-02-27T12:00:00.000Z", mode: "autonomy", cache_read_increment: 600000 },
     ]);
-    expect((await aggregateDay({ date: "2026-03-28" }, ctxAt(db.db))).ok).toBe(true);
+    expect((await aggregateDay({ date: "2026-03-28" }, testContext(db.db, LONDON))).ok).toBe(true);
 
-    const result = await dashboard({}, ctxAt(db.db));
+    const result = await dashboard({}, testContext(db.db, LONDON));
     if (!result.ok) throw new Error(result.error.message);
     const d = result.value;
     expect(d.today).toBe("2026-03-29");
@@ -54,13 +50,13 @@ describe("dashboard", () => {
 
     // The same once the webhook has rolled the reports up: today's hours then come from usage_hourly.
     await db.db.batch(ROLL_UP_NEW, "write");
-    const rolled = await dashboard({}, ctxAt(db.db));
+    const rolled = await dashboard({}, testContext(db.db, LONDON));
     if (!rolled.ok) throw new Error(rolled.error.message);
     expect(rolled.value.hourly).toEqual(d.hourly);
     expect(rolled.value.agents).toEqual(d.agents);
     // A report not rolled up yet, in an hour the rollup holds: both count, once each.
     await insertIncrements(db.db, [{ claude_name: "Quill-Blue", timestamp: "2026-03-29T00:45:00.000Z", mode: "autonomy", cache_read_increment: 5 }]);
-    const later = await dashboard({}, ctxAt(db.db));
+    const later = await dashboard({}, testContext(db.db, LONDON));
     if (!later.ok) throw new Error(later.error.message);
     expect(later.value.hourly.slice(0, 2).map((h) => [h.label, h.autonomous_tokens, h.collaborative_tokens])).toEqual([
       ["00:00", 15, 0],
@@ -70,7 +66,7 @@ describe("dashboard", () => {
 
   it("refuses input it does not understand, naming the problem", async () => {
     const db = await openTestDatabase();
-    const result = await dashboard("today please", ctxAt(db.db));
+    const result = await dashboard("today please", testContext(db.db, LONDON));
     expect(result).toMatchObject({ ok: false, error: { code: "invalid_input" } });
   });
 });

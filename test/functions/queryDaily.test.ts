@@ -2,18 +2,13 @@ import { describe, expect, it } from "vitest";
 import { aggregateDay } from "../../functions/aggregateDay.ts";
 import { queryDaily } from "../../functions/queryDaily.ts";
 import { summary, today } from "../../functions/summary.ts";
-import type { Context } from "../../shared/context.ts";
 import { openStore } from "../support/backends.ts";
+import { testContext } from "../support/context.ts";
 import { insertIncrements } from "../support/increments.ts";
 
 // 2026-03-30 13:00 in London (BST, UTC+1). Days, as UTC spans:
 // 03-28 [03-28 00:00, 03-29 00:00), 03-29 [03-29 00:00, 03-29 23:00), 03-30 [03-29 23:00, 03-30 23:00).
-const NOW = "2026-03-30T12:00:00Z";
-const ctxAt = (db: Context["db"], now = NOW): Context => ({
-  db,
-  now: () => new Date(now),
-  config: { timeZone: "Europe/London", replayWindowDays: 30 },
-});
+const LONDON = { now: "2026-03-30T12:00:00Z", timeZone: "Europe/London" };
 const pick = (rows: { date: string; claude_name: string; total_tokens: number; closed: boolean }[]) =>
   rows.map((r) => [r.date, r.claude_name, r.total_tokens, r.closed]);
 
@@ -31,9 +26,9 @@ async function seeded() {
 describe("queryDaily", () => {
   it("returns closed days from the table and today live, in one range", async () => {
     const db = await seeded();
-    expect((await aggregateDay({}, ctxAt(db.db))).ok).toBe(true);
+    expect((await aggregateDay({}, testContext(db.db, LONDON))).ok).toBe(true);
     await insertIncrements(db.db, [{ claude_name: "Quill-Blue", timestamp: "2026-03-30T11:00:00.000Z", mode: "autonomy", cache_read_increment: 50 }]);
-    const result = await queryDaily({ from: "2026-03-28", to: "2026-03-30" }, ctxAt(db.db));
+    const result = await queryDaily({ from: "2026-03-28", to: "2026-03-30" }, testContext(db.db, LONDON));
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.value.days.map((d) => [d.date, d.closed])).toEqual([
@@ -53,13 +48,13 @@ describe("queryDaily", () => {
 
   it("counts a late report for a closed day at once: the day is live until the catch-up closes it again", async () => {
     const db = await seeded();
-    expect((await aggregateDay({}, ctxAt(db.db))).ok).toBe(true);
+    expect((await aggregateDay({}, testContext(db.db, LONDON))).ok).toBe(true);
     // A late report for the closed 29th (the original system's timestamp format, UTC), and one for today.
     await insertIncrements(db.db, [
       { claude_name: "Quill-Blue", timestamp: "2026-03-29 12:00:00", mode: "autonomy", cache_read_increment: 600, cost_delta: 0.5 },
       { claude_name: "Quill-Blue", timestamp: "2026-03-30T11:00:00.000Z", mode: "autonomy", cache_read_increment: 50 },
     ]);
-    const result = await queryDaily({ from: "2026-03-28", to: "2026-03-30" }, ctxAt(db.db));
+    const result = await queryDaily({ from: "2026-03-28", to: "2026-03-30" }, testContext(db.db, LONDON));
     if (!result.ok) throw new Error(result.error.message);
     expect(result.value.days.map((d) => [d.date, d.closed, d.closed_at === null])).toEqual([
       ["2026-03-28", true, false],
@@ -75,16 +70,16 @@ describe("queryDaily", () => {
       ["2026-03-30", "Sparkle-Orange", 4000, false],
     ]);
     // A range without the 29th keeps its closed days.
-    const before = await queryDaily({ from: "2026-03-28", to: "2026-03-28" }, ctxAt(db.db));
+    const before = await queryDaily({ from: "2026-03-28", to: "2026-03-28" }, testContext(db.db, LONDON));
     expect(before.ok && before.value.days.map((d) => [d.date, d.closed])).toEqual([["2026-03-28", true]]);
     // One agent's figures, as /resource/daily?claude_name= asks: the day is live for it too.
-    const one = await queryDaily({ from: "2026-03-29", to: "2026-03-29", claude_name: "Quill-Blue" }, ctxAt(db.db));
+    const one = await queryDaily({ from: "2026-03-29", to: "2026-03-29", claude_name: "Quill-Blue" }, testContext(db.db, LONDON));
     expect(one.ok && pick(one.value.rows)).toEqual([["2026-03-29", "Quill-Blue", 600, false]]);
     // The table still holds the old figure; the catch-up closes the day again with the same figures.
     expect(db.rows("SELECT total_tokens FROM daily_resource_share WHERE date = '2026-03-29'")).toEqual([{ total_tokens: 3 }]);
-    const catchUp = await aggregateDay({}, ctxAt(db.db));
+    const catchUp = await aggregateDay({}, testContext(db.db, LONDON));
     expect(catchUp.ok && catchUp.value.days).toEqual([{ date: "2026-03-29", reason: "late reports", rows: 2 }]);
-    const after = await queryDaily({ from: "2026-03-28", to: "2026-03-30" }, ctxAt(db.db));
+    const after = await queryDaily({ from: "2026-03-28", to: "2026-03-30" }, testContext(db.db, LONDON));
     if (!after.ok) throw new Error(after.error.message);
     expect(after.value.days.map((d) => [d.date, d.closed])).toEqual([
       ["2026-03-28", true],
@@ -96,7 +91,7 @@ describe("queryDaily", () => {
 
   it("sums days that were never closed live, and defaults to the last 7 days with today", async () => {
     const db = await seeded();
-    const result = await queryDaily({}, ctxAt(db.db));
+    const result = await queryDaily({}, testContext(db.db, LONDON));
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect([result.value.from, result.value.to, result.value.today]).toEqual(["2026-03-24", "2026-03-30", "2026-03-30"]);
@@ -112,11 +107,11 @@ describe("queryDaily", () => {
 
   it("gives today's figures through the same path to /resource/summary and /resource/today", async () => {
     const db = await seeded();
-    expect(await summary({}, ctxAt(db.db))).toMatchObject({
+    expect(await summary({}, testContext(db.db, LONDON))).toMatchObject({
       ok: true,
       value: { date: "2026-03-30", total_tokens: 4000, agents: [{ claude_name: "Sparkle-Orange", autonomous_tokens: 4000 }] },
     });
-    expect(await today({ claude_name: "Quill-Blue" }, ctxAt(db.db))).toMatchObject({
+    expect(await today({ claude_name: "Quill-Blue" }, testContext(db.db, LONDON))).toMatchObject({
       ok: true,
       value: { claude_name: "Quill-Blue", date: "2026-03-30", total_tokens: 0, report_count: 0 },
     });
@@ -135,9 +130,9 @@ describe("queryDaily", () => {
     );
     const costsOf = (rows: { claude_name: string; autonomous_cost: number; total_cost: number; autonomous_tokens: number }[]) =>
       rows.map((r) => [r.claude_name, r.autonomous_cost, r.total_cost, r.autonomous_tokens]);
-    const live = await queryDaily({ from: "2026-03-28", to: "2026-03-28" }, ctxAt(db.db));
-    expect((await aggregateDay({}, ctxAt(db.db))).ok).toBe(true);
-    const closed = await queryDaily({ from: "2026-03-28", to: "2026-03-28" }, ctxAt(db.db));
+    const live = await queryDaily({ from: "2026-03-28", to: "2026-03-28" }, testContext(db.db, LONDON));
+    expect((await aggregateDay({}, testContext(db.db, LONDON))).ok).toBe(true);
+    const closed = await queryDaily({ from: "2026-03-28", to: "2026-03-28" }, testContext(db.db, LONDON));
     if (!live.ok || !closed.ok) throw new Error("queryDaily failed");
     expect(live.value.rows.every((r) => !r.closed) && closed.value.rows.every((r) => r.closed)).toBe(true);
     // What the client reads from the table, cell by cell, and what JavaScript's own sums give.
@@ -156,7 +151,7 @@ describe("queryDaily", () => {
     [{ name: "Quill-Blue" }, "name", "not a known field"],
   ])("refuses %j naming %s", async (input, field, message) => {
     const db = await seeded();
-    const result = await queryDaily(input, ctxAt(db.db));
+    const result = await queryDaily(input, testContext(db.db, LONDON));
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error.issues?.find((i) => i.field === field)?.message).toContain(message);
     expect(db.text("SELECT count(*) FROM closed_days").trim()).toBe("0");
@@ -169,10 +164,10 @@ describe("queryDaily", () => {
       `INSERT INTO daily_resource_share (claude_name, date, autonomous_tokens, collaborative_tokens, total_tokens, last_updated)
        VALUES ('Sparkle-Orange', '2026-03-25', 70, 30, 100, '2026-03-26 00:00:05')`,
     );
-    const before = await queryDaily({ from: "2026-03-25", to: "2026-03-25" }, ctxAt(db.db));
+    const before = await queryDaily({ from: "2026-03-25", to: "2026-03-25" }, testContext(db.db, LONDON));
     expect(before.ok && before.value.days).toEqual([{ date: "2026-03-25", closed: true, closed_at: "2026-03-26 00:00:05" }]);
     expect(before.ok && pick(before.value.rows)).toEqual([["2026-03-25", "Sparkle-Orange", 100, true]]);
-    expect((await aggregateDay({}, ctxAt(db.db))).ok).toBe(true);
+    expect((await aggregateDay({}, testContext(db.db, LONDON))).ok).toBe(true);
     expect(db.rows("SELECT total_tokens FROM daily_resource_share WHERE date = '2026-03-25'")).toEqual([{ total_tokens: 100 }]);
   });
 });

@@ -8,6 +8,7 @@ import type { IncrementRow } from "../../functions/report.ts";
 import { buildRollup, ensureRollup, ROLL_UP_NEW, rollupProgress } from "../../shared/rollup.ts";
 import { webhookApp } from "../support/apps.ts";
 import { openStore, type TestStore } from "../support/backends.ts";
+import { testContext } from "../support/context.ts";
 import { ROLLUP_DIFFERENCES_SQL } from "../support/rollup.ts";
 
 const differing = (store: TestStore) => Number(store.rows<{ differing: number }>(ROLLUP_DIFFERENCES_SQL)[0]!.differing);
@@ -138,7 +139,7 @@ describe("the hourly rollup", () => {
     const store = await openStore();
     await storeIncrements(store.db, spread(Date.parse("2026-03-27T00:00:00Z"), 400));
     await store.db.batch(ROLL_UP_NEW, "write");
-    const ctx = { db: store.db, now: () => new Date("2026-03-30T12:00:00Z"), config: { timeZone: zone, replayWindowDays: 7 } };
+    const ctx = testContext(store.db, { now: "2026-03-30T12:00:00Z", timeZone: zone, replayWindowDays: 7 });
     expect((await aggregateDay({}, ctx)).ok).toBe(true);
     // A report for today, as every day has: not late.
     await storeIncrements(store.db, [row({ timestamp: "2026-03-30T11:00:00.000Z", claude_name: "Agent-1" })]);

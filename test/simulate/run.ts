@@ -4,9 +4,10 @@ import type { AdviceContext, FamilyState } from "../../functions/advice/state.ts
 import { ingest, type IngestOutput } from "../../functions/ingest.ts";
 import { setAgent } from "../../functions/setAgent.ts";
 import { DEFAULT_ADVICE } from "../../shared/advice-settings.ts";
-import type { Context, HandlerConfig } from "../../shared/context.ts";
+import type { Context } from "../../shared/context.ts";
 import { migrate } from "../../shared/migrations.ts";
 import { openFileConnection } from "../../runner/platform/file-connection.ts";
+import { testConfig } from "../support/context.ts";
 import { promptTokens, type Family } from "./family.ts";
 import { Subscription } from "./subscription.ts";
 
@@ -92,7 +93,7 @@ export async function runPolicy(family: Family, policy: PolicyName, weeks: numbe
   } as unknown as Context["db"];
   await migrate(db);
   try {
-    const config: HandlerConfig = { timeZone: "UTC", replayWindowDays: 30, advice: { ...DEFAULT_ADVICE, workHours: { days: [1, 2, 3, 4, 5], from: 9 * 60, to: 18 * 60 } } };
+    const config = testConfig({ advice: { ...DEFAULT_ADVICE, workHours: { days: [1, 2, 3, 4, 5], from: 9 * 60, to: 18 * 60 } } });
     let now = START;
     const ledger = emptyLedger();
     let state: FamilyState | undefined;

@@ -13,6 +13,7 @@ import { buildViewer } from "../../runner/viewer/start.ts";
 import { openWhenFree } from "../../runner/webhook/open-when-free.ts";
 import { buildWebhook, webhookTimeoutMs } from "../../runner/webhook/start.ts";
 import { parseConfig, type Config } from "../../shared/config.ts";
+import { testContext } from "./context.ts";
 
 /**
  * The real webhook and viewer apps, built in this process by the same
@@ -150,9 +151,7 @@ export async function viewerAt(path: string, now: Date): Promise<{ app: Hono; cl
   const db = await openDatabase({ url: `file:${path}`, queryOnly: true });
   const app = createViewerApp(
     {
-      db: db.db,
-      config: { timeZone: "UTC", replayWindowDays: 30 },
-      now: () => now,
+      ...testContext(db.db, { now }),
       access: createAccess(undefined, () => new Response("refused", { status: 401 })),
       runQuery: async () => ({ ok: false, message: "the console is not part of this test" }),
     },

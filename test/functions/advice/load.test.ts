@@ -2,13 +2,12 @@ import { describe, expect, it } from "vitest";
 import { emptyLedger } from "../../../functions/advice/ledger.ts";
 import { loadFamilyState } from "../../../functions/advice/load.ts";
 import { ingest } from "../../../functions/ingest.ts";
-import { DEFAULT_ADVICE } from "../../../shared/advice-settings.ts";
-import type { Context, Db } from "../../../shared/context.ts";
+import type { Db } from "../../../shared/context.ts";
+import { testConfig, testContext } from "../../support/context.ts";
 import { openTestDatabase } from "../../support/database.ts";
 
 const NOW = Date.parse("2026-12-05T12:00:00Z");
-const config = { timeZone: "UTC", replayWindowDays: 30, advice: DEFAULT_ADVICE };
-const ctxOf = (db: Db): Context => ({ db, now: () => new Date(NOW), config });
+const config = testConfig();
 
 /** An agent's autonomous reports every `every` seconds over the last `hours`, each advised `interval`. */
 async function history(db: Db, name: string, { every, interval, tokens, hours }: { every: number; interval: number | null; tokens: number; hours: number }) {
@@ -43,7 +42,7 @@ describe("loadFamilyState", () => {
       const db = await openTestDatabase();
       await history(db.db, "Sparkle-Orange", { every: 900, interval: 900, tokens: 40_000, hours: 12 });
       await history(db.db, "Quill-Blue", { every: 1800, interval: 1800, tokens: 200_000, hours: 12 });
-      const result = await ingest({ claude_name: "Sparkle-Orange", cache_read_increment: 40_000, mode: "autonomy", current_interval: current }, ctxOf(db.db));
+      const result = await ingest({ claude_name: "Sparkle-Orange", cache_read_increment: 40_000, mode: "autonomy", current_interval: current }, testContext(db.db, { now: NOW }));
       if (!result.ok) throw new Error(result.error.message);
       const { recommended_interval, multipliers, quota_status, advice } = result.value;
       answers.push({ recommended_interval, multipliers, quota_status, advice });

@@ -5,6 +5,7 @@ import type { ServiceFacts } from "../../../functions/alerts/rules.ts";
 import { ALERT_RULES, DEFAULT_ALERTS, type AlertRule, type AlertSettings } from "../../../shared/alert-settings.ts";
 import type { Db } from "../../../shared/context.ts";
 import { openStore as openTestDatabase } from "../../support/backends.ts";
+import { testContext } from "../../support/context.ts";
 
 const T0 = Date.parse("2026-12-02T12:00:00.000Z");
 const MIN = 60_000;
@@ -20,7 +21,7 @@ function settings(rule: AlertRule, extra: Partial<AlertSettings> = {}): AlertSet
 function evaluator(db: Db, s: AlertSettings, service?: () => ServiceFacts) {
   const ledger = emptyLedger();
   return async (at: number) => {
-    const ctx: AlertsContext = { db, now: () => new Date(at), config: { timeZone: "UTC", replayWindowDays: 30, alerts: s }, ledger, ...(service ? { service: service() } : {}) };
+    const ctx: AlertsContext = { ...testContext(db, { now: at, alerts: s }), ledger, ...(service ? { service: service() } : {}) };
     const result = await alerts({}, ctx);
     if (!result.ok) throw new Error(result.error.message);
     return result.value.changes.map((c) => `${c.event} ${c.rule} ${c.subject}`);

@@ -4,22 +4,23 @@ import { report, type ReportOutput } from "../../../functions/history/report.ts"
 import { periodOf } from "../../../functions/history/period.ts";
 import type { Context } from "../../../shared/context.ts";
 import { ROLL_UP_NEW } from "../../../shared/rollup.ts";
+import { testContext } from "../../support/context.ts";
 import { openTestDatabase, sqlite3 } from "../../support/database.ts";
 import { DST_AGENTS, DST_NOW, DST_ZONE, expectedSums, seedDstMonth, sqlite3Local } from "../../support/dst-month.ts";
 
-const ctxOf = (db: Context["db"]): Context => ({ db, now: () => DST_NOW, config: { timeZone: DST_ZONE, replayWindowDays: 30 } });
+const DST = { now: DST_NOW, timeZone: DST_ZONE };
 
 async function seeded() {
   const db = await openTestDatabase();
   await seedDstMonth(db.db);
   // September and October up to the 20th closed into daily_resource_share; the rest read live.
-  const closed = await aggregateDay({ from: "2026-09-01", to: "2026-10-20" }, ctxOf(db.db));
+  const closed = await aggregateDay({ from: "2026-09-01", to: "2026-10-20" }, testContext(db.db, DST));
   expect(closed.ok).toBe(true);
   return db;
 }
 
 async function run(db: Context["db"], input: unknown): Promise<ReportOutput> {
-  const result = await report(input, ctxOf(db));
+  const result = await report(input, testContext(db, DST));
   if (!result.ok) throw new Error(result.error.message);
   return result.value;
 }
@@ -132,7 +133,7 @@ describe("report", () => {
   it("refuses bad input, naming each field", async () => {
     const db = await openTestDatabase();
     const refused = async (input: unknown) => {
-      const result = await report(input, ctxOf(db.db));
+      const result = await report(input, testContext(db.db, DST));
       expect(result.ok).toBe(false);
       return result.ok ? [] : (result.error.issues ?? []).map((i) => `${i.field}: ${i.message}`);
     };

@@ -3,31 +3,26 @@ import { ingest } from "../../../functions/ingest.ts";
 import { ingestBatch } from "../../../functions/ingestBatch.ts";
 import { quota } from "../../../functions/quota/quota.ts";
 import { recordQuota } from "../../../functions/quota/recordQuota.ts";
-import { DEFAULT_ADVICE, type AdviceSettings } from "../../../shared/advice-settings.ts";
-import type { Context } from "../../../shared/context.ts";
+import { DEFAULT_ADVICE } from "../../../shared/advice-settings.ts";
+import { testContext } from "../../support/context.ts";
 import { openTestDatabase, sqlite3, sqlite3Rows } from "../../support/database.ts";
 import { insertIncrements } from "../../support/increments.ts";
 
 // Saturday 5 December 2026, 12:00 UTC.
 const NOW = "2026-12-05T12:00:00.000Z";
-const ctxOf = (db: Context["db"], advice: Partial<AdviceSettings> = {}, now = NOW): Context => ({
-  db,
-  now: () => new Date(now),
-  config: { timeZone: "UTC", replayWindowDays: 30, advice: { ...DEFAULT_ADVICE, ...advice } },
-});
 const rowsOf = (path: string) => sqlite3Rows(path, "SELECT observed_at, window, used_percentage, resets_at, source FROM quota_observations ORDER BY id");
 
 describe("recordQuota", () => {
   it("stores one observation or an array, resets as ISO-8601 or epoch seconds, observed now unless told", async () => {
     const db = await openTestDatabase();
-    const one = await recordQuota({ window: "seven_day", used_percentage: 63, resets_at: "2026-12-10T19:00:00+01:00" }, ctxOf(db.db));
+    const one = await recordQuota({ window: "seven_day", used_percentage: 63, resets_at: "2026-12-10T19:00:00+01:00" }, testContext(db.db, { now: NOW }));
     expect(one).toEqual({ ok: true, value: { status: "success", stored: 1, ignored: [] } });
     const many = await recordQuota(
       [
         { window: "five_hour", used_percentage: 41.5, resets_at: Date.parse("2026-12-05T14:00:00Z") / 1000, observed_at: "2026-12-05T11:30:00Z", source: "scraper" },
         { window: "seven_day_sonnet", used_percentage: 0, resets_at: "2026-12-10T18:00:00Z" },
       ],
-      ctxOf(db.db),
+      testContext(db.db, { now: NOW }),
     );
     expect(many).toMatchObject({ ok: true, value: { stored: 2, ignored: [] } });
     expect(rowsOf(db.path)).toEqual([
@@ -45,7 +40,7 @@ describe("recordQuota", () => {
         { window: "seven_day", used_percentage: 10, resets_at: "2026-12-10T18:00:00Z", observed_at: "2026-12-05T12:05:00Z" },
         { window: "five_hour", used_percentage: 99, resets_at: "2026-12-05T11:59:00Z", observed_at: "2026-12-05T09:00:00Z" },
       ],
-      ctxOf(db.db),
+      testContext(db.db, { now: NOW }),
     );
     if (!result.ok) throw new Error(result.error.message);
     expect(result.value.stored).toBe(1);
@@ -70,9 +65,9 @@ describe("recordQuota", () => {
   it.each(bad)("refuses %s naming the field, and stores nothing", async (_what, observation, field) => {
     const db = await openTestDatabase();
     const good = { window: "five_hour", used_percentage: 1, resets_at: "2026-12-05T14:00:00Z" };
-    const single = await recordQuota(observation, ctxOf(db.db));
+    const single = await recordQuota(observation, testContext(db.db, { now: NOW }));
     expect(single).toMatchObject({ ok: false, error: { code: "invalid_input", issues: [expect.objectContaining({ field })] } });
-    const inArray = await recordQuota([good, observation], ctxOf(db.db));
+    const inArray = await recordQuota([good, observation], testContext(db.db, { now: NOW }));
     expect(inArray).toMatchObject({ ok: false, error: { issues: [expect.objectContaining({ field: `[1].${field}` })] } });
     expect(rowsOf(db.path)).toEqual([]);
   });
@@ -82,12 +77,12 @@ describe("quota", () => {
   it("estimates a window between readings from the family's usage, calibrated by two readings of the same period", async () => {
     const db = await openTestDatabase();
     const resets = "2026-12-10T18:00:00Z";
-    await recordQuota({ window: "seven_day", used_percentage: 20, resets_at: resets, observed_at: "2026-12-05T08:00:00Z" }, ctxOf(db.db));
+    await recordQuota({ window: "seven_day", used_percentage: 20, resets_at: resets, observed_at: "2026-12-05T08:00:00Z" }, testContext(db.db, { now: NOW }));
     await insertIncrements(db.db, [{ claude_name: "A", timestamp: "2026-12-05T09:00:00.000Z", mode: "autonomy", cache_read_increment: 1_000_000 }]);
-    await recordQuota({ window: "seven_day", used_percentage: 40, resets_at: resets, observed_at: "2026-12-05T10:00:00Z" }, ctxOf(db.db));
+    await recordQuota({ window: "seven_day", used_percentage: 40, resets_at: resets, observed_at: "2026-12-05T10:00:00Z" }, testContext(db.db, { now: NOW }));
     // 1M tokens moved it 20 points: 50,000 a point; 500,000 more since are 10 points.
     await insertIncrements(db.db, [{ claude_name: "B", timestamp: "2026-12-05T11:00:00.000Z", mode: "collaboration", cache_read_increment: 500_000 }]);
-    const result = await quota({}, ctxOf(db.db));
+    const result = await quota({}, testContext(db.db, { now: NOW }));
     expect(result).toEqual({
       ok: true,
       value: { windows: [{ window: "seven_day", used_percentage: 50, estimated: true, resets_at: "2026-12-10T18:00:00.000Z", source: "api", observed_at: "2026-12-05T10:00:00.000Z" }] },
@@ -104,10 +99,10 @@ describe("quota", () => {
     await sql("2026-12-02T08:00:00.000Z", 70, "2026-12-03T18:00:00.000Z");
     await sql("2026-12-04T08:00:00.000Z", 0, "2026-12-10T18:00:00.000Z");
     await insertIncrements(db.db, [{ claude_name: "A", timestamp: "2026-12-05T09:00:00.000Z", mode: "autonomy", cache_read_increment: 1_000_000 }]);
-    const result = await quota({}, ctxOf(db.db));
+    const result = await quota({}, testContext(db.db, { now: NOW }));
     expect(result).toMatchObject({ ok: true, value: { windows: [{ window: "seven_day", used_percentage: 5, estimated: true }] } });
     // A week later, with no reading since its reset, the window is empty, not unknown.
-    const week = await quota({}, ctxOf(db.db, {}, "2026-12-11T12:00:00.000Z"));
+    const week = await quota({}, testContext(db.db, { now: "2026-12-11T12:00:00.000Z" }));
     expect(week).toMatchObject({ ok: true, value: { windows: [{ window: "seven_day", used_percentage: 0, resets_at: "2026-12-17T18:00:00.000Z", source: "api, reset since" }] } });
   });
 
@@ -119,7 +114,7 @@ describe("quota", () => {
        INSERT INTO quota_info VALUES ('2026-12-05 10:00:00', 12, 50, 30, '2026-12-05T13:00:00+00:00', ${Date.parse("2026-12-10T18:00:00Z") / 1000});
        INSERT INTO quota_info VALUES ('2026-12-05 11:30:00', 35, NULL, NULL, 'soon', NULL);`,
     );
-    const result = await quota({}, ctxOf(db.db));
+    const result = await quota({}, testContext(db.db, { now: NOW }));
     if (!result.ok) throw new Error(result.error.message);
     expect(result.value.windows.map((w) => [w.window, w.used_percentage, w.resets_at, w.source, w.observed_at])).toEqual([
       ["five_hour", 12, "2026-12-05T13:00:00.000Z", "quota_info", "2026-12-05T10:00:00.000Z"],
@@ -136,7 +131,7 @@ describe("quota", () => {
       { claude_name: "A", timestamp: "2026-12-01T10:00:00.000Z", mode: "autonomy", cache_read_increment: 30_000_000 },
       { claude_name: "B", timestamp: "2026-12-04T10:00:00.000Z", mode: "collaboration", cache_read_increment: 20_000_000 },
     ]);
-    const result = await quota({}, ctxOf(db.db, { budgets: [{ window: "seven_day", amount: 200_000_000, unit: "tokens" }], weeklyReset: { weekday: 1, minutes: 0 } }));
+    const result = await quota({}, testContext(db.db, { now: NOW, advice: { ...DEFAULT_ADVICE, budgets: [{ window: "seven_day", amount: 200_000_000, unit: "tokens" }], weeklyReset: { weekday: 1, minutes: 0 } } }));
     expect(result).toMatchObject({
       ok: true,
       value: { windows: [{ window: "seven_day", used_percentage: 25, estimated: true, resets_at: "2026-12-07T00:00:00.000Z", source: "budget" }] },
@@ -151,16 +146,16 @@ describe("a report's rate_limits and its event id", () => {
       claude_name: "Sparkle-Orange", cache_read_increment: 5, mode: "autonomy", event_id: "ev-1",
       rate_limits: { five_hour: { used_percentage: 41, resets_at: Date.parse("2026-12-05T14:00:00Z") / 1000 }, seven_day: { used_percentage: 63, resets_at: "2026-12-10T18:00:00Z" } },
     };
-    expect(await ingest(report, ctxOf(db.db))).toMatchObject({ ok: true, value: { duplicate: false } });
-    expect(await ingest(report, ctxOf(db.db))).toMatchObject({ ok: true, value: { duplicate: true } });
-    expect(await ingestBatch([report, { ...report, event_id: "ev-2" }, { ...report, event_id: "ev-2" }], ctxOf(db.db))).toMatchObject({ ok: true, value: { stored: 1, duplicates: 2 } });
+    expect(await ingest(report, testContext(db.db, { now: NOW }))).toMatchObject({ ok: true, value: { duplicate: false } });
+    expect(await ingest(report, testContext(db.db, { now: NOW }))).toMatchObject({ ok: true, value: { duplicate: true } });
+    expect(await ingestBatch([report, { ...report, event_id: "ev-2" }, { ...report, event_id: "ev-2" }], testContext(db.db, { now: NOW }))).toMatchObject({ ok: true, value: { stored: 1, duplicates: 2 } });
     expect(sqlite3Rows(db.path, "SELECT window, count(*) AS n FROM quota_observations GROUP BY window ORDER BY window")).toEqual([
       { window: "five_hour", n: 2 },
       { window: "seven_day", n: 2 },
     ]);
     // A report without an event id cannot be a repeat: its readings are kept every time.
     const { event_id: _, ...plain } = report;
-    await ingest(plain, ctxOf(db.db));
+    await ingest(plain, testContext(db.db, { now: NOW }));
     expect(sqlite3Rows(db.path, "SELECT count(*) AS n FROM quota_observations")).toEqual([{ n: 6 }]);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { disagreeingDays } from "../../../functions/telemetry/compare.ts";
 import { runHandler } from "../../../runner/platform/run-handler.ts";
-import type { Context } from "../../../shared/context.ts";
 import { openStore } from "../../support/backends.ts";
+import { testContext } from "../../support/context.ts";
 import { costMetric, ns, otlpExport, tokenMetric } from "../../support/otlp.ts";
 
 /**
@@ -10,18 +10,14 @@ import { costMetric, ns, otlpExport, tokenMetric } from "../../support/otlp.ts";
  * 2026-12-03T23:00Z to 2026-12-04T23:00Z. Points at 23:30Z on the 3rd
  * belong to the 4th; points at 23:30Z on the 4th to the 5th.
  */
-const ZONE = "Europe/Berlin";
+const BERLIN = { now: "2026-12-05T12:00:00Z", timeZone: "Europe/Berlin" };
 const DAY = "2026-12-04";
 const utc = (iso: string) => Date.parse(iso);
 
 describe("the nightly comparison of reports with telemetry", () => {
   it("records each agent's day by both sources, marks those apart by more than the margin, and leaves the reports' sums alone", async () => {
     const store = await openStore();
-    const ctx = (margin?: number): Context => ({
-      db: store.db,
-      now: () => new Date("2026-12-05T12:00:00Z"),
-      config: { timeZone: ZONE, replayWindowDays: 30, ...(margin !== undefined ? { telemetryMarginPercent: margin } : {}) },
-    });
+    const ctx = testContext(store.db, BERLIN);
     // Reports, as the agents' clients stored them (cache-read tokens and cost).
     const reports: [string, string, number, number | null][] = [
       ["Agrees", "2026-12-03T23:30:00Z", 6_000, 0.6], // the 4th in Berlin
@@ -46,7 +42,7 @@ describe("the nightly comparison of reports with telemetry", () => {
         tokenMetric(1, [{ time, value: cacheRead, type: "cacheRead" }, { time, value: input, type: "input" }]),
         costMetric(1, [{ time, value: cost }]),
       ]);
-      const out = await runHandler("recordMetrics", body, ctx());
+      const out = await runHandler("recordMetrics", body, ctx);
       expect(out).toEqual({ ok: true, value: {} });
     };
     await send("Agrees", "2026-12-03T23:45:00Z", 6_100, 0.61, 500_000); // input tokens are not the reports' "tokens"
@@ -56,7 +52,7 @@ describe("the nightly comparison of reports with telemetry", () => {
     await send("CostOnly", "2026-12-04T12:00:00Z", 50_000, 2.0); // tokens not reported: compared by cost only
     await send("Silent", "2026-12-03T12:00:00Z", 1, 0.01); // it sent telemetry the day before, none on the 4th
 
-    const closed = await runHandler("aggregateDay", { date: DAY }, ctx());
+    const closed = await runHandler("aggregateDay", { date: DAY }, ctx);
     expect(closed).toMatchObject({ ok: true, value: { telemetry: { compared: 4, disagreeing: 2, margin_percent: 5 } } });
     const rows = store.rows<Record<string, unknown>>(
       "SELECT claude_name, report_tokens, telemetry_tokens, round(tokens_diff_percent, 1) AS tokens_pct, report_cost, telemetry_cost, round(cost_diff_percent, 1) AS cost_pct, margin_percent, disagrees FROM telemetry_comparisons WHERE date = '2026-12-04' ORDER BY claude_name",
@@ -76,7 +72,7 @@ describe("the nightly comparison of reports with telemetry", () => {
     expect(await disagreeingDays(store.db, { from: "2026-12-05" })).toEqual([]);
 
     // A wider margin, closed again: the day's rows are replaced, not added to.
-    const again = await runHandler("aggregateDay", { date: DAY }, ctx(20));
+    const again = await runHandler("aggregateDay", { date: DAY }, testContext(store.db, { ...BERLIN, telemetryMarginPercent: 20 }));
     expect(again).toMatchObject({ ok: true, value: { telemetry: { compared: 4, disagreeing: 1, margin_percent: 20 } } });
     expect(store.rows("SELECT count(*) AS n FROM telemetry_comparisons")).toEqual([{ n: 4 }]);
     expect((await disagreeingDays(store.db)).map((d) => d.claude_name)).toEqual(["Silent"]);
@@ -84,7 +80,7 @@ describe("the nightly comparison of reports with telemetry", () => {
 
   it("costs the catch-up nothing when no telemetry ever arrived, and compares the days it closes once it has", async () => {
     const store = await openStore();
-    const ctx: Context = { db: store.db, now: () => new Date("2026-12-05T12:00:00Z"), config: { timeZone: ZONE, replayWindowDays: 30 } };
+    const ctx = testContext(store.db, BERLIN);
     await store.db.execute("INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment) VALUES ('Agrees', '2026-12-04T12:00:00Z', 'autonomy', 100)");
     expect(await runHandler("aggregateDay", {}, ctx)).toMatchObject({ ok: true, value: { days_closed: 1, telemetry: { compared: 0, disagreeing: 0 } } });
     const body = otlpExport("Agrees", [tokenMetric(2, [{ time: ns(utc("2026-12-04T12:30:00Z")), start: ns(utc("2026-12-04T08:00:00Z")), value: 100, type: "cacheRead" }])]);

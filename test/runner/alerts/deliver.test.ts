@@ -8,6 +8,7 @@ import type { Logger } from "../../../runner/platform/log.ts";
 import { ALERT_RULES, DEFAULT_ALERTS, parseReceivers, type Receiver as ReceiverSetting } from "../../../shared/alert-settings.ts";
 import { parseConfig } from "../../../shared/config.ts";
 import type { Db } from "../../../shared/context.ts";
+import { testContext } from "../../support/context.ts";
 import { openTestDatabase } from "../../support/database.ts";
 import { startReceiver, type Receiver } from "../../support/receivers.ts";
 
@@ -42,9 +43,9 @@ function configured(text: string): ReceiverSetting[] {
 async function silentAgent(db: Db, list: ReceiverSetting[], at = T0 + 31 * MIN) {
   await db.execute({ sql: "INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment, recommended_interval) VALUES ('Quiet-Teal', ?, 'autonomy', 5, 600)", args: [iso(T0)] });
   await db.execute({ sql: "INSERT INTO claude_identities (name, first_seen, last_seen) VALUES ('Quiet-Teal', ?, ?)", args: [iso(T0), iso(T0)] });
-  const config = { timeZone: "UTC", replayWindowDays: 30, alerts: { ...DEFAULT_ALERTS, off: ALERT_RULES.filter((r) => r !== "silent_agent"), receivers: list } };
+  const silentAgentOnly = { ...DEFAULT_ALERTS, off: ALERT_RULES.filter((r) => r !== "silent_agent"), receivers: list };
   const evaluate = async (when: number) => {
-    const result = await alerts({}, { db, now: () => new Date(when), config });
+    const result = await alerts({}, testContext(db, { now: when, alerts: silentAgentOnly }));
     if (!result.ok) throw new Error(result.error.message);
     return result.value;
   };

@@ -3,7 +3,7 @@ import { handlers, type HandlerName } from "../../../functions/index.ts";
 import { runHandler } from "../../../runner/platform/run-handler.ts";
 import { webhookApp } from "../../support/apps.ts";
 import { openTestDatabase, sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
-import { invokeContext } from "../../support/invoke-context.ts";
+import { invokeContext } from "../../support/context.ts";
 import { runInvoke, runRunner } from "../../support/server.ts";
 
 /**

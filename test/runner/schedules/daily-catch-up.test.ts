@@ -3,6 +3,7 @@ import { nextMidnight, scheduleDailyCatchUp } from "../../../runner/schedules/da
 import { createLogger } from "../../../runner/platform/log.ts";
 import { parseConfig } from "../../../shared/config.ts";
 import { onServer, openStore } from "../../support/backends.ts";
+import { testContext } from "../../support/context.ts";
 import { insertIncrements } from "../../support/increments.ts";
 import { runHandler } from "../../../runner/platform/run-handler.ts";
 import { webhookApp } from "../../support/apps.ts";
@@ -61,7 +62,7 @@ describe("runner start and serve", () => {
     ]);
     // The day closed as the catch-up closes it (at start, above): through the aggregateDay handler.
     const from = localDate(twoDaysAgo);
-    const aggregated = await runHandler("aggregateDay", { date: from }, { db: db.db, now: () => new Date(), config: { timeZone: ZONE, replayWindowDays: 30 } });
+    const aggregated = await runHandler("aggregateDay", { date: from }, testContext(db.db, { timeZone: ZONE }));
     expect(aggregated.ok).toBe(true);
     const webhook = await webhookApp({ ...db.env, RESOURCE_SHARE_TZ: ZONE });
     const posted = await webhook.post("/resource-share/increment", { claude_name: "Quill-Blue", cache_read_increment: 5, mode: "autonomy" });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runHandler } from "../../../runner/platform/run-handler.ts";
-import type { Context } from "../../../shared/context.ts";
 import { viewerAt } from "../../support/apps.ts";
+import { testContext } from "../../support/context.ts";
 import { openTestDatabase } from "../../support/database.ts";
 import { costMetric, ns, otlpExport, tokenMetric } from "../../support/otlp.ts";
 
@@ -11,7 +11,7 @@ const NOW = new Date("2026-12-05T12:00:00Z");
 describe("the telemetry page", () => {
   it("lists the days that disagree beyond the margin, with both sources' figures, and is linked from every page", async () => {
     const db = await openTestDatabase();
-    const ctx: Context = { db: db.db, now: () => NOW, config: { timeZone: "UTC", replayWindowDays: 30 } };
+    const ctx = testContext(db.db, { now: NOW });
     await db.db.batch(
       [
         "INSERT INTO resource_share_increments (claude_name, timestamp, mode, cache_read_increment, cost_delta) VALUES ('Apart-<b>', '2026-12-04T10:00:00Z', 'autonomy', 10000, 1.0)",

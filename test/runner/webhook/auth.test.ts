@@ -6,6 +6,7 @@ import { tokensRequired } from "../../../runner/webhook/auth.ts";
 import { runHandler } from "../../../runner/platform/run-handler.ts";
 import { webhookApp } from "../../support/apps.ts";
 import { report } from "../../support/clients.ts";
+import { testContext } from "../../support/context.ts";
 import { openTestDatabase, sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
 import { runInvoke } from "../../support/server.ts";
 
@@ -18,7 +19,7 @@ const rows = (path: string) => sqlite3Rows<{ n: number }>(path, "SELECT count(*)
  */
 async function issue(path: string, name: string): Promise<string> {
   const database = await openTestDatabase(path);
-  const out = await runHandler("issueToken", { claude_name: name, register: true }, { db: database.db, now: () => new Date(), config: { timeZone: "UTC", replayWindowDays: 30 } });
+  const out = await runHandler("issueToken", { claude_name: name, register: true }, testContext(database.db));
   database.close();
   if (!out.ok) throw new Error(out.error.message);
   return out.value.token;

@@ -2,9 +2,10 @@ import { describe, expect, it } from "vitest";
 import type { Db } from "../../../shared/context.ts";
 import { familyStateCache } from "../../../runner/webhook/family-state.ts";
 import { createLogger } from "../../../runner/platform/log.ts";
+import { testConfig } from "../../support/context.ts";
 import { openTestDatabase } from "../../support/database.ts";
 
-const config = { timeZone: "UTC", replayWindowDays: 30 };
+const config = testConfig();
 
 describe("the webhook's family state in memory", () => {
   it("gives reads a state with the webhook's own commits in it", async () => {

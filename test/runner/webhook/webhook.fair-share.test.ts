@@ -5,7 +5,7 @@ import { EXIT_REFUSED, exitCode, failureBody } from "../../../runner/platform/ou
 import { runHandler } from "../../../runner/platform/run-handler.ts";
 import { webhookApp, type InProcessApp } from "../../support/apps.ts";
 import { sharedTempDir, sqlite3Rows } from "../../support/database.ts";
-import { invokeContext } from "../../support/invoke-context.ts";
+import { invokeContext } from "../../support/context.ts";
 import { runInvoke } from "../../support/server.ts";
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { runHandler } from "../../../runner/platform/run-handler.ts";
 import { webhookApp } from "../../support/apps.ts";
 import { report } from "../../support/clients.ts";
+import { testContext } from "../../support/context.ts";
 import { openTestDatabase, sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
 import { costMetric, ns, otlpExport, sessionCountMetric, tokenMetric } from "../../support/otlp.ts";
 
@@ -104,7 +105,7 @@ describe("POST /v1/metrics (OTLP/HTTP JSON from Claude Code)", () => {
     const path = tempDatabasePath();
     const issue = async (name: string) => {
       const database = await openTestDatabase(path);
-      const out = await runHandler("issueToken", { claude_name: name, register: true }, { db: database.db, now: () => new Date(), config: { timeZone: "UTC", replayWindowDays: 30 } });
+      const out = await runHandler("issueToken", { claude_name: name, register: true }, testContext(database.db));
       database.close();
       if (!out.ok) throw new Error(out.error.message);
       return out.value.token;
