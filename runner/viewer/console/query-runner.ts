@@ -14,9 +14,11 @@ const MAX_RUNNING = 2;
 /** Loading the query process can be slow on a busy machine; it is not the query's time. */
 const START_LIMIT_MS = 60_000;
 /**
- * How long after its start a query process takes further queries. On a
- * libSQL server it checks queries against a copy of the schema made at its
- * start, so a table added since (a migration) is seen once it is replaced.
+ * How long after its start a process that has answered a query takes
+ * further ones. On a libSQL server it checks queries against a copy of the
+ * schema made at its start, so a table added since (a migration) is seen
+ * once it is replaced. One waiting for its first query is kept however
+ * long the person takes to type it.
  */
 const REUSE_FOR_MS = 60_000;
 
@@ -27,6 +29,8 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 interface Worker {
   child: ChildProcessWithoutNullStreams;
   startedAt: number;
+  /** Queries it has been given. */
+  jobs: number;
   /** True once its connection is open; false if it ended before (then `pending()` holds what it said). */
   ready: Promise<boolean>;
   /** The next answer line, or undefined if the process ended without one. */
@@ -73,7 +77,7 @@ function startWorker(database: { url: string; authToken: string | undefined }): 
     }
   };
   const ready = nextLine().then((line) => line === "ready");
-  return { child, startedAt: Date.now(), ready, answer: nextLine, closed, pending: () => out, errors: () => err };
+  return { child, startedAt: Date.now(), jobs: 0, ready, answer: nextLine, closed, pending: () => out, errors: () => err };
 }
 
 /**
@@ -88,12 +92,12 @@ function startWorker(database: { url: string; authToken: string | undefined }): 
  */
 export function createQueryRunner(
   database: { url: string; authToken: string | undefined },
-  { timeLimitMs = QUERY_TIME_LIMIT_MS, rowCap = QUERY_ROW_CAP } = {},
+  { timeLimitMs = QUERY_TIME_LIMIT_MS, rowCap = QUERY_ROW_CAP, reuseForMs = REUSE_FOR_MS } = {},
 ): { run: QueryRunner; warm(): void; close(): void } {
   let running = 0;
   let spare: Worker | undefined;
   let closed = false;
-  const fresh = (w: Worker | undefined) => w !== undefined && w.child.exitCode === null && Date.now() - w.startedAt < REUSE_FOR_MS;
+  const fresh = (w: Worker | undefined) => w !== undefined && w.child.exitCode === null && (w.jobs === 0 || Date.now() - w.startedAt < reuseForMs);
   const take = (): Worker => {
     const w = fresh(spare) ? spare! : startWorker(database);
     if (w !== spare) spare?.child.stdin.end();
@@ -159,6 +163,7 @@ async function runOn(w: Worker, job: object, timeLimitMs: number): Promise<{ res
     timedOut = true;
     w.child.kill("SIGKILL");
   }, timeLimitMs);
+  w.jobs += 1;
   w.child.stdin.write(`${JSON.stringify(job)}\n`);
   const line = await w.answer();
   clearTimeout(timer);

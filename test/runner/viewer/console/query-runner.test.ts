@@ -117,6 +117,25 @@ describe("console queries", () => {
     expect(await queries.run("SELECT 3 AS three")).toMatchObject({ ok: true, rows: [[3]] });
   });
 
+  it("keeps a loaded process for the first query however long it waits, and replaces one that answered once its time is up", async () => {
+    const queries = createQueryRunner({ url: db.url, authToken: undefined }, { reuseForMs: 400, timeLimitMs: 30_000 });
+    close = queries.close;
+    const others = new Set(queryProcesses());
+    const ours = () => queryProcesses().filter((pid) => !others.has(pid));
+    queries.warm();
+    const [warmed] = ours();
+    await new Promise((r) => setTimeout(r, 600));
+    // A query long enough to look at the processes while it runs: the one loaded 600 ms ago runs it, alone.
+    const running = queries.run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) AS n FROM c");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ours()).toEqual([warmed]);
+    expect(await running).toMatchObject({ ok: true, rows: [[3000000]] });
+    // It has answered and is past its time: a fresh process waits for the next query.
+    await expect.poll(ours).toHaveLength(1);
+    expect(ours()).not.toEqual([warmed]);
+    expect(await queries.run("SELECT 2 AS two")).toMatchObject({ ok: true, rows: [[2]] });
+  });
+
   it("reports SQL errors in SQLite's words", async () => {
     const { run } = await runnerFor();
     expect(await run("SELECT nope FROM claude_identities")).toMatchObject({ ok: false, message: expect.stringMatching(/no such column: nope/) });
