@@ -12,7 +12,6 @@ export type FailureCode =
   | "payload_too_large"
   | "unauthorized"
   | "not_found"
-  | "conflict"
   // too many wrong passwords from one address: wait (Retry-After) before the next try
   | "rate_limited"
   // the service cannot do it now: nothing was changed, try again later

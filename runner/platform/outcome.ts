@@ -11,7 +11,6 @@ const STATUS: Record<FailureCode, ContentfulStatusCode> = {
   invalid_json: 400,
   unauthorized: 401,
   not_found: 404,
-  conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
