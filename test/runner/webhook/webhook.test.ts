@@ -4,7 +4,7 @@ import { copyFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { onServer, openStore, type TestStore } from "../../support/backends.ts";
-import { sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
+import { holdWriteLock, sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
 import { webhookApp, type InProcessApp } from "../../support/apps.ts";
 import { postJson, startRunner } from "../../support/server.ts";
 
@@ -511,38 +511,20 @@ describe("the access log", () => {
 // A sqlite3 session holding the file's write lock; a server that stops answering is in remote.test.ts.
 describe.skipIf(onServer)("a database that cannot take the write", () => {
   /** A person's sqlite3 session with a write transaction left open; resolves once it really holds the lock. */
-  async function openShellTransaction(dbPath: string) {
-    const shell = spawn("sqlite3", [dbPath], { stdio: ["pipe", "ignore", "ignore"] });
-    const shellExited = once(shell, "exit");
-    shell.stdin.write("BEGIN IMMEDIATE;\nINSERT INTO claude_identities (name) VALUES ('shell-session');\n");
-    await expect.poll(() => {
-      try {
-        execFileSync("sqlite3", [dbPath, "PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK;"], { stdio: "pipe" });
-        return "free";
-      } catch {
-        return "locked";
-      }
-    }).toBe("locked");
-    return async () => {
-      shell.stdin.end("ROLLBACK;\n");
-      await shellExited;
-    };
-  }
-
   it("answers 200 from the spool while another process holds the write lock, and stores the report once it is released", async () => {
     const dbPath = tempDatabasePath();
     const own = await webhookApp({ DATABASE_URL: `file:${dbPath}` });
     const report = { claude_name: "Locked-Out", cache_read_increment: 1, mode: "autonomy" };
     const url = "/resource-share/increment";
     expect((await own.post(url, report)).status).toBe(200);
-    const release = await openShellTransaction(dbPath);
+    const lock = await holdWriteLock(dbPath);
     try {
       const res = await own.post(url, report);
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ status: "success", queued: true, id: null });
       expect(sqlite3Rows(dbPath, "SELECT count(*) AS n FROM resource_share_increments")).toEqual([{ n: 1 }]);
     } finally {
-      await release();
+      await lock.release();
     }
     await expect.poll(async () => ((await (await own.request("/health")).json()) as { spool: { backlog: number } }).spool.backlog).toBe(0);
     // The lock is gone: the next report is stored directly (the connection recovered).
@@ -564,7 +546,7 @@ describe.skipIf(onServer)("a database that cannot take the write", () => {
     // The spool directory is swapped for a file after start: nothing durable can be written now.
     execFileSync("rm", ["-r", spoolDir]);
     execFileSync("touch", [spoolDir]);
-    const release = await openShellTransaction(dbPath);
+    const lock = await holdWriteLock(dbPath);
     try {
       const res = await own.request(url, { method: "POST", headers: JSON_TYPE, body: JSON.stringify(report) });
       expect(res.status).toBe(503);
@@ -573,7 +555,7 @@ describe.skipIf(onServer)("a database that cannot take the write", () => {
       expect(text).not.toMatch(STACK);
       expect(JSON.parse(text)).toMatchObject({ status: "error", error: "unavailable" });
     } finally {
-      await release();
+      await lock.release();
     }
     // Nothing was stored for the refused report; the next one is written directly.
     expect((await own.post(url, report)).status).toBe(200);
