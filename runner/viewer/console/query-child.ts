@@ -113,6 +113,12 @@ async function run(target: Target, job: Job): Promise<unknown> {
 
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const fail = (message: string) => process.stdout.write(JSON.stringify({ ok: false, message }));
+// The libSQL binding finalizes a statement only when it is garbage
+// collected, and until then SQLite counts it as running: the connection
+// would keep the snapshot it first read, showing later queries old rows and
+// keeping checkpoints from emptying the WAL. So garbage is collected once
+// the checks are prepared and after every query (a few milliseconds).
+const endReads = () => (globalThis as { gc?: () => void }).gc?.();
 const first = await lines.next();
 if (!first.done) {
   let target: Target | undefined;
@@ -121,13 +127,16 @@ if (!first.done) {
     const path = filePath(database.url);
     target = path ? fileTarget(path) : await serverTarget(database.url, database.authToken);
     prepareChecks(target.checker);
+    endReads();
     process.stdout.write("ready\n");
   } catch (err) {
     fail(`Could not open the database: ${(err as Error).message}`);
   }
   if (target)
-    for (let job = await lines.next(); !job.done; job = await lines.next())
+    for (let job = await lines.next(); !job.done; job = await lines.next()) {
       process.stdout.write(`${JSON.stringify(await run(target, JSON.parse(job.value) as Job))}\n`);
+      endReads();
+    }
   target?.close();
 }
 process.exit(0);

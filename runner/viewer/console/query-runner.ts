@@ -42,7 +42,8 @@ interface Worker {
 }
 
 function startWorker(database: { url: string; authToken: string | undefined }): Worker {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  // --expose-gc: query-child.ts collects garbage to end its reads (it says why).
+  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", CHILD], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
   // The connection opens before the query arrives, so the time limit is the query's own.
   child.stdin.write(`${JSON.stringify(database)}\n`);
   let out = "";

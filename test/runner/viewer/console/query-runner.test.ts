@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../../../runner/platform/libsql-client.ts";
 import { createQueryRunner } from "../../../../runner/viewer/console/query-runner.ts";
-import { openStore, type TestStore } from "../../../support/backends.ts";
+import { onServer, openStore, type TestStore } from "../../../support/backends.ts";
 
 /**
  * Real query processes on a real database (this pass's kind), as the viewer
@@ -134,6 +134,23 @@ describe("console queries", () => {
     await expect.poll(ours).toHaveLength(1);
     expect(ours()).not.toEqual([warmed]);
     expect(await queries.run("SELECT 2 AS two")).toMatchObject({ ok: true, rows: [[2]] });
+  });
+
+  it("shows rows stored after its process was loaded, and keeps no read open between queries", async () => {
+    const own = await openStore();
+    own.run("INSERT INTO claude_identities (name) VALUES ('A')");
+    const queries = createQueryRunner({ url: own.url, authToken: undefined });
+    close = queries.close;
+    const count = "SELECT count(*) AS n FROM claude_identities";
+    expect(await queries.run(count)).toMatchObject({ ok: true, rows: [[1]] });
+    // The process that answered takes the next query; a row stored meanwhile must be in its answer.
+    await own.client.execute("INSERT INTO claude_identities (name) VALUES ('B')");
+    expect(await queries.run(count)).toMatchObject({ ok: true, rows: [[2]] });
+    // On a file: a checkpoint can empty the WAL while the query process waits (busy flag 0).
+    if (!onServer) {
+      await own.client.execute("INSERT INTO claude_identities (name) VALUES ('C')");
+      expect(own.text("PRAGMA wal_checkpoint(TRUNCATE)").split("|")[0]).toBe("0");
+    }
   });
 
   it("reports SQL errors in SQLite's words", async () => {
