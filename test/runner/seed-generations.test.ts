@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sqlite3, sqlite3Rows, tempDatabasePath } from "../support/database.ts";
-import { firstVersionTables } from "../support/seed-schema.ts";
+import { firstVersionTables, laterVersionTables } from "../support/seed-schema.ts";
 import { postJson, runInvoke, startRunner, waitForOutput } from "../support/server.ts";
 
 /**
@@ -10,14 +10,6 @@ import { postJson, runInvoke, startRunner, waitForOutput } from "../support/serv
  * Each holds a few rows per table; all increments fall on 2026-01-02 (UTC),
  * and the daily table has a row from before the first increment.
  */
-const IDENTITIES_V1 = `
-CREATE TABLE claude_identities (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  name TEXT UNIQUE NOT NULL,
-  first_seen DATETIME DEFAULT CURRENT_TIMESTAMP,
-  last_seen DATETIME DEFAULT CURRENT_TIMESTAMP,
-  active BOOLEAN DEFAULT 1`;
-
 const FAIR_ALLOCATION_ROW = "INSERT INTO fair_allocations (claude_name, date, fair_share_tokens, used_tokens) VALUES ('Sparkle-Orange', '2025-12-20', 300, 600);";
 
 /** The first version: its aggregation never writes total_tokens, SQLite computes it (VIRTUAL or STORED). */
@@ -37,58 +29,10 @@ INSERT INTO daily_resource_share (claude_name, date, autonomous_tokens, collabor
 `;
 
 /**
- * The later version: agents' cost multipliers, each report's cost and the
- * interval recommended back, cost columns in the daily table, and the
- * subscription's quota readings.
+ * The later version (its tables: laterVersionTables), with rows in each.
  */
-const LATER_VERSION = `
-${IDENTITIES_V1},
-  model TEXT,
-  cost_multiplier REAL DEFAULT 3
-);
-CREATE TABLE resource_share_increments (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  claude_name TEXT NOT NULL,
-  timestamp DATETIME DEFAULT CURRENT_TIMESTAMP,
-  mode TEXT NOT NULL,
-  cache_read_increment INTEGER,
-  context_percentage REAL,
-  weighted_cost INTEGER,
-  recommended_interval INTEGER,
-  cost_delta REAL,
-  normalized_usage REAL,
-  FOREIGN KEY (claude_name) REFERENCES claude_identities(name)
-);
-CREATE TABLE daily_resource_share (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  claude_name TEXT NOT NULL,
-  date DATE NOT NULL,
-  autonomous_tokens INTEGER DEFAULT 0,
-  collaborative_tokens INTEGER DEFAULT 0,
-  total_tokens INTEGER DEFAULT 0,
-  last_updated DATETIME DEFAULT CURRENT_TIMESTAMP,
-  autonomous_cost REAL DEFAULT 0,
-  collaborative_cost REAL DEFAULT 0,
-  total_cost REAL DEFAULT 0,
-  UNIQUE(claude_name, date)
-);
-CREATE TABLE fair_allocations (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  claude_name TEXT NOT NULL,
-  date DATE NOT NULL,
-  fair_share_tokens INTEGER,
-  used_tokens INTEGER
-);
+const LATER_VERSION = `${laterVersionTables()}
 ${FAIR_ALLOCATION_ROW}
-CREATE TABLE quota_info (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  timestamp DATETIME DEFAULT CURRENT_TIMESTAMP,
-  session_5hour INTEGER,
-  week_all INTEGER,
-  week_sonnet INTEGER,
-  session_5hour_reset TEXT,
-  week_reset TEXT
-);
 INSERT INTO claude_identities (name, first_seen, last_seen, active, model, cost_multiplier) VALUES
   ('Sparkle-Orange', '2025-12-16 10:00:00', '2026-01-02 23:30:00', 1, 'opus', 5),
   ('Quiet-Teal', '2025-12-17 08:30:00', '2026-01-02 00:00:00', 0, 'sonnet', 1);
