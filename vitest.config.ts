@@ -25,6 +25,8 @@ const SERVER_PASS = [
 export default defineConfig({
   test: {
     exclude: ["test/bench/**", "node_modules/**"],
+    // Bundles the runner that the tests start as a process (it says why).
+    globalSetup: ["test/support/built-runner.ts"],
     // Tests start real processes and browsers: give them room on 2 cores.
     testTimeout: 60_000,
     hookTimeout: 60_000,

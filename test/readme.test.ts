@@ -213,7 +213,7 @@ describe("the README's API examples", () => {
 
   beforeAll(async () => {
     // The examples' replies show days in UTC; the rest is the out-of-the-box configuration.
-    webhook = await startRunner("serve", { DATABASE_URL: `file:${join(dir.dir, "resource_tracking.db")}`, RESOURCE_SHARE_TZ: "UTC" }, { stopAfterEach: false });
+    webhook = await startRunner("serve", { DATABASE_URL: `file:${join(dir.dir, "resource_tracking.db")}`, RESOURCE_SHARE_TZ: "UTC" }, { stopAfterEach: false, viaTsx: true });
   });
   afterAll(async () => {
     await webhook?.stop();

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { toJsonSchema, type JsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { adviseSchema } from "../../functions/advise.ts";
@@ -10,6 +9,7 @@ import { MAX_OBSERVATIONS } from "../../functions/quota/recordQuota.ts";
 import { queryDailyInput } from "../../functions/queryDaily.ts";
 import { reportSchema } from "../../functions/report.ts";
 import { otlpRequestSchema } from "../../functions/telemetry/otlp.ts";
+import PACKAGE from "../../package.json" with { type: "json" };
 import { SCHEMA_VERSION } from "../../shared/migrations.ts";
 import * as replies from "./reply-schemas.ts";
 
@@ -235,7 +235,7 @@ function paths() {
   };
 }
 
-const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const version = PACKAGE.version;
 
 /** The document, built once per app. */
 export function openApiDocument(): Record<string, unknown> {

@@ -79,7 +79,8 @@ describe.each([
     // The longest replay window: the report below is for a day next to the seed's, long past.
     const env = { DATABASE_URL: `file:${path}`, RESOURCE_SHARE_TZ: "UTC", RESOURCE_SHARE_REPLAY_DAYS: "3650" };
 
-    const server = await startRunner("start", env, { waitFor: /viewer listening on (http:\/\/[\d.:]+)/ });
+    // As `npm start` runs it: tsx, from source.
+    const server = await startRunner("start", env, { waitFor: /viewer listening on (http:\/\/[\d.:]+)/, viaTsx: true });
     const webhook = /webhook listening on (http:\/\/[\d.:]+)/.exec(server.output())![1]!;
     // The catch-up at start closes every day since the first increment: the
     // aggregation runs on the adopted table (with a generated total_tokens too).

@@ -51,18 +51,23 @@ describe("starting the webhook", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it("creates the default database directory on first start, relative to the working directory", async () => {
+  it("creates the default database directory on first start, relative to the working directory, and the console reads that file", async () => {
     const cwd = tempDir();
     // Empty counts as unset, so the default URL applies whatever the test's environment holds.
-    const server = await startRunner("serve", { DATABASE_URL: "" }, { cwd });
+    // Started as people start it (tsx, from a directory that is not the project's), so the
+    // console's query process, which tsx loads too, must find the same relative file.
+    const server = await startRunner("start", { DATABASE_URL: "" }, { cwd, viaTsx: true, waitFor: /viewer listening on (http:\/\/[\d.:]+)/ });
     expect(server.output()).toContain("database file:data/resource_tracking.db");
-    const posted = await postJson(`${server.url}/resource-share/increment`, { claude_name: "First-Start", cache_read_increment: 8, mode: "autonomy" });
+    const webhook = /webhook listening on (http:\/\/[\d.:]+)/.exec(server.output())![1]!;
+    const posted = await postJson(`${webhook}/resource-share/increment`, { claude_name: "First-Start", cache_read_increment: 8, mode: "autonomy" });
     expect(posted.status).toBe(200);
+    const sql = "SELECT claude_name, cache_read_increment FROM resource_share_increments";
+    const queried = await fetch(`${server.url}/query/export/json?${new URLSearchParams({ sql }).toString()}`);
+    expect(queried.status).toBe(200);
+    expect(await queried.json()).toEqual([{ claude_name: "First-Start", cache_read_increment: 8 }]);
     expect(await server.stop()).toBe(0);
     const path = join(cwd, "data", "resource_tracking.db");
-    expect(sqlite3Rows(path, "SELECT claude_name, cache_read_increment FROM resource_share_increments")).toEqual([
-      { claude_name: "First-Start", cache_read_increment: 8 },
-    ]);
+    expect(sqlite3Rows(path, sql)).toEqual([{ claude_name: "First-Start", cache_read_increment: 8 }]);
   });
 
   it("refuses a file that is not a database, leaving it as it was", async () => {

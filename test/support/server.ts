@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { onTestFinished } from "vitest";
+import { BUILT_RUNNER } from "./built-runner.ts";
 import { freeLoopbackPorts, ROOT, spawnListening, type RunningProcess } from "./process.ts";
 
 export type { RunningProcess } from "./process.ts";
@@ -8,6 +9,15 @@ export type { RunningProcess } from "./process.ts";
 // Absolute paths, so the runner can start in any working directory.
 export const RUNNER = `${ROOT}runner/index.ts`;
 export const TSX = `file://${ROOT}node_modules/tsx/dist/loader.mjs`;
+
+/**
+ * Node's arguments that start the runner: the test run's build of it
+ * (built-runner.ts), or with `viaTsx` the source through tsx, as people
+ * and the systemd units start it.
+ */
+export function runnerArgs({ viaTsx = false }: { viaTsx?: boolean } = {}): string[] {
+  return viaTsx ? ["--import", TSX, RUNNER] : [BUILT_RUNNER];
+}
 
 /**
  * For what a process is needed for: signals, crashes, locks, start-up
@@ -28,6 +38,7 @@ export async function startRunner(
     timeoutMs = 45_000,
     cwd = ROOT,
     stopAfterEach = true,
+    viaTsx = false,
   }: {
     waitFor?: RegExp;
     timeoutMs?: number;
@@ -35,13 +46,15 @@ export async function startRunner(
     cwd?: string;
     /** False when one process serves a whole describe block: stop it yourself in afterAll. */
     stopAfterEach?: boolean;
+    /** Start `tsx runner` from source, as people do, not the test run's build. */
+    viaTsx?: boolean;
   } = {},
 ): Promise<RunningProcess> {
   let running: RunningProcess;
   for (let attempt = 1; ; attempt++) {
     const [port, webPort] = await freeLoopbackPorts(2);
     try {
-      running = await spawnListening(["--import", TSX, RUNNER, command], {
+      running = await spawnListening([...runnerArgs({ viaTsx }), command], {
         cwd,
         env: { PORT: String(port), WEB_PORT: String(webPort), LOG_LEVEL: "info", ...env },
         waitFor,
@@ -61,9 +74,19 @@ export async function startRunner(
 export async function runRunner(
   args: string[],
   env: Record<string, string>,
-  { cwd = ROOT, asUser }: { cwd?: string; /** Run as this uid (and gid), e.g. 65534 (nobody): tests run as root, who may write anywhere. */ asUser?: number } = {},
+  {
+    cwd = ROOT,
+    asUser,
+    viaTsx = false,
+  }: {
+    cwd?: string;
+    /** Run as this uid (and gid), e.g. 65534 (nobody): tests run as root, who may write anywhere. */
+    asUser?: number;
+    /** Start `tsx runner` from source, as people do, not the test run's build. */
+    viaTsx?: boolean;
+  } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const node = [process.execPath, "--import", TSX, RUNNER, ...args];
+  const node = [process.execPath, ...runnerArgs({ viaTsx }), ...args];
   const command = asUser === undefined ? node : ["setpriv", `--reuid=${asUser}`, `--regid=${asUser}`, "--clear-groups", ...node];
   const child = spawn(command[0]!, command.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
@@ -79,7 +102,7 @@ export function runInvoke(
   name: string,
   json: string | undefined,
   env: Record<string, string>,
-  options: { cwd?: string } = {},
+  options: { cwd?: string; viaTsx?: boolean } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runRunner(["invoke", name, ...(json === undefined ? [] : [json])], env, options);
 }

@@ -22,8 +22,18 @@ const START_LIMIT_MS = 60_000;
  */
 const REUSE_FOR_MS = 60_000;
 
-const CHILD = fileURLToPath(new URL("./query-child.ts", import.meta.url));
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+/**
+ * How to start a query process. Run from source (`tsx runner ...`), the child
+ * is query-child.ts beside this file, loaded by tsx; in a bundle of the runner
+ * (the tests build one: test/support/built-runner.ts) it is the bundled
+ * query-child.js beside this code. The child keeps our working directory, so a
+ * relative DATABASE_URL names the same file for both, which is why tsx is
+ * named by its resolved location rather than found from a directory.
+ */
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
+const CHILD_ARGS = FROM_SOURCE
+  ? ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("./query-child.ts", import.meta.url))]
+  : [fileURLToPath(new URL("./query-child.js", import.meta.url))];
 
 /** A query process: its answers arrive one line per job, in order. */
 interface Worker {
@@ -43,7 +53,7 @@ interface Worker {
 
 function startWorker(database: { url: string; authToken: string | undefined }): Worker {
   // --expose-gc: query-child.ts collects garbage to end its reads (it says why).
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", CHILD], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--expose-gc", ...CHILD_ARGS], { stdio: ["pipe", "pipe", "pipe"] });
   // The connection opens before the query arrives, so the time limit is the query's own.
   child.stdin.write(`${JSON.stringify(database)}\n`);
   let out = "";

@@ -18,7 +18,8 @@ describe("runner invoke", () => {
   it("ingest stores a row and prints it as JSON", async () => {
     const path = tempDatabasePath();
     const env = { DATABASE_URL: `file:${path}` };
-    const run = await runInvoke("ingest", '{"claude_name":"Cli-Agent","cache_read_increment":1234,"mode":"autonomy","context_percentage":null}', env);
+    // Through tsx from source, as typed; the other tests start the test run's build of the runner.
+    const run = await runInvoke("ingest", '{"claude_name":"Cli-Agent","cache_read_increment":1234,"mode":"autonomy","context_percentage":null}', env, { viaTsx: true });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     const printed = JSON.parse(run.stdout);

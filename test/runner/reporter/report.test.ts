@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { sqlite3Rows, tempDatabasePath, tempDir } from "../../support/database.ts";
 import { spawnListening } from "../../support/process.ts";
-import { RUNNER, TSX, runRunner, startRunner, waitForOutput } from "../../support/server.ts";
+import { runnerArgs, runRunner, startRunner, waitForOutput } from "../../support/server.ts";
 import { appendLines, assistantLine, message } from "../../support/transcripts.ts";
 
 const AGENT = "Sparkle-Orange";
@@ -64,7 +64,7 @@ describe("runner report against the real webhook", () => {
     const port = new URL(webhook.url).port;
     const home = agentHome(webhook.url);
     writeMessages(home.transcript, 0, 1200);
-    const reporter = await spawnListening(["--import", TSX, RUNNER, "report", "--every", "1", "--mode", "autonomy"], {
+    const reporter = await spawnListening([...runnerArgs(), "report", "--every", "1", "--mode", "autonomy"], {
       env: home.env,
       waitFor: /(reporting for)/,
     });
@@ -113,7 +113,7 @@ describe("runner report against the real webhook", () => {
     for (const after of [2, 1, 4, 0]) {
       batches = 0;
       killAt = after;
-      child = spawn(process.execPath, ["--import", TSX, RUNNER, "report", "--once", "--mode", "collaboration"], { env: { ...process.env, ...home.env }, stdio: "ignore" });
+      child = spawn(process.execPath, [...runnerArgs(), "report", "--once", "--mode", "collaboration"], { env: { ...process.env, ...home.env }, stdio: "ignore" });
       const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
       kills.push(signal ?? String(code));
       if (after === 2) writeMessages(home.transcript, TOTAL, TOTAL + 1000);
@@ -178,7 +178,7 @@ describe("runner report against the real webhook", () => {
     onTestFinished(() => void advising.close());
     const home = agentHome(`http://127.0.0.1:${(advising.address() as AddressInfo).port}`);
     appendLines(home.transcript("a.jsonl"), [assistantLine(message(1, new Date(Date.now() - 60_000).toISOString()))]);
-    const reporter = await spawnListening(["--import", TSX, RUNNER, "report", "--every", "1", "--mode", "autonomy", "--show-advice"], { env: home.env, waitFor: /(reporting for)/ });
+    const reporter = await spawnListening([...runnerArgs(), "report", "--every", "1", "--mode", "autonomy", "--show-advice"], { env: home.env, waitFor: /(reporting for)/ });
     onTestFinished(() => reporter.kill());
     await waitForOutput(reporter, /advice: recommended_interval 1000000000 s; reasons \["over fair share"\]/);
     // Two more messages, written after the advice: each reaches the webhook a pass later.
@@ -222,7 +222,7 @@ describe("runner report against the real webhook", () => {
     onTestFinished(() => void slow.close());
     const home = agentHome(`http://127.0.0.1:${(slow.address() as AddressInfo).port}`);
     appendLines(home.transcript("a.jsonl"), [assistantLine(message(1, new Date(Date.now() - 60_000).toISOString()))]);
-    const reporter = await spawnListening(["--import", TSX, RUNNER, "report", "--every", "3600", "--mode", "autonomy"], { env: home.env, waitFor: /(reporting for)/ });
+    const reporter = await spawnListening([...runnerArgs(), "report", "--every", "3600", "--mode", "autonomy"], { env: home.env, waitFor: /(reporting for)/ });
     onTestFinished(() => reporter.kill());
     await requested;
     reporter.child.kill("SIGTERM");

@@ -4,7 +4,7 @@ import { createServer as createHttpServer } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { sqlite3Rows, tempDatabasePath } from "../../support/database.ts";
-import { postJson, RUNNER, startRunner, TSX } from "../../support/server.ts";
+import { postJson, runnerArgs, startRunner } from "../../support/server.ts";
 
 // Half a minute past the half hour: the minutes shown stay the same for the half minute a run may take.
 const inHours = (h: number) => Math.floor(Date.now() / 1000) + h * 3600 + 30 * 60 + 30;
@@ -16,7 +16,7 @@ const STATUS = {
 
 /** Runs `runner statusline` with the statusLine JSON on stdin, as Claude Code does. */
 async function statusline(url: string, stdin = JSON.stringify(STATUS), args: string[] = []): Promise<{ code: number | null; stdout: string }> {
-  const child = spawn(process.execPath, ["--import", TSX, RUNNER, "statusline", ...args], {
+  const child = spawn(process.execPath, [...runnerArgs(), "statusline", ...args], {
     env: { ...process.env, CLAUDE_NAME: "Sparkle-Orange", RESOURCE_SHARE_URL: url },
     stdio: ["pipe", "pipe", "inherit"],
   });
