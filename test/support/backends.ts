@@ -1,8 +1,8 @@
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
-import { afterAll, onTestFinished } from "vitest";
+import { inject, onTestFinished } from "vitest";
 import { openDatabase, type Database } from "../../runner/platform/libsql-client.ts";
 import { migrate } from "../../shared/migrations.ts";
 import { sqlite3, sqlite3Rows } from "./database.ts";
@@ -82,39 +82,9 @@ async function openFileStore(): Promise<TestStore> {
   });
 }
 
-/**
- * A server's data directory just after the migrations, made once per test
- * file: each store's server starts from a copy of it, where migrating over
- * HTTP again took some 350 ms per store (the migrations still run on each:
- * they find the schema current).
- */
-let migratedData: Promise<string> | undefined;
-const templates: string[] = [];
-try {
-  afterAll(() => templates.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-} catch {
-  // Imported outside a test file (the benchmark): nothing made, nothing to remove.
-}
-
-function migratedServerData(): Promise<string> {
-  migratedData ??= (async () => {
-    const server = await startSqld();
-    try {
-      (await openMigrated(server.url)).close();
-      await server.halt();
-      const dir = mkdtempSync(join(tmpdir(), "rs-sqld-migrated-"));
-      templates.push(dir);
-      cpSync(server.dataDir, join(dir, "db.sqld"), { recursive: true });
-      return join(dir, "db.sqld");
-    } finally {
-      await server.stop();
-    }
-  })();
-  return migratedData;
-}
-
 async function openServerStore(): Promise<TestStore> {
-  const server = await startSqld({ from: await migratedServerData() });
+  // From the migrated template sqld-template.ts made for this run.
+  const server = await startSqld({ from: inject("sqldTemplate") });
   const database = await openMigrated(server.url);
   const close = database.close;
   return Object.assign(database, {
