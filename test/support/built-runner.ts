@@ -17,6 +17,8 @@ import { ROOT } from "./process.ts";
  */
 export const BUILD_DIR = join(ROOT, "node_modules/.cache/runner-build");
 export const BUILT_RUNNER = join(BUILD_DIR, "index.js");
+/** The console's query process in the same build (createQueryRunner's `childArgs`). */
+export const BUILT_QUERY_CHILD = join(BUILD_DIR, "query-child.js");
 
 export async function buildRunner(): Promise<void> {
   const result = await build({

@@ -31,7 +31,7 @@ const REUSE_FOR_MS = 60_000;
  * named by its resolved location rather than found from a directory.
  */
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
-const CHILD_ARGS = FROM_SOURCE
+const QUERY_CHILD = FROM_SOURCE
   ? ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("./query-child.ts", import.meta.url))]
   : [fileURLToPath(new URL("./query-child.js", import.meta.url))];
 
@@ -51,9 +51,9 @@ interface Worker {
   closed: Promise<number | null>;
 }
 
-function startWorker(database: { url: string; authToken: string | undefined }): Worker {
+function startWorker(database: { url: string; authToken: string | undefined }, childArgs: string[]): Worker {
   // --expose-gc: query-child.ts collects garbage to end its reads (it says why).
-  const child = spawn(process.execPath, ["--expose-gc", ...CHILD_ARGS], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--expose-gc", ...childArgs], { stdio: ["pipe", "pipe", "pipe"] });
   // The connection opens before the query arrives, so the time limit is the query's own.
   child.stdin.write(`${JSON.stringify(database)}\n`);
   let out = "";
@@ -103,14 +103,25 @@ function startWorker(database: { url: string; authToken: string | undefined }): 
  */
 export function createQueryRunner(
   database: { url: string; authToken: string | undefined },
-  { timeLimitMs = QUERY_TIME_LIMIT_MS, rowCap = QUERY_ROW_CAP, reuseForMs = REUSE_FOR_MS } = {},
+  {
+    timeLimitMs = QUERY_TIME_LIMIT_MS,
+    rowCap = QUERY_ROW_CAP,
+    reuseForMs = REUSE_FOR_MS,
+    childArgs = QUERY_CHILD,
+  }: {
+    timeLimitMs?: number;
+    rowCap?: number;
+    reuseForMs?: number;
+    /** Node's arguments that start a query process: by default query-child beside this code (QUERY_CHILD says which). */
+    childArgs?: string[];
+  } = {},
 ): { run: QueryRunner; warm(): void; close(): void } {
   let running = 0;
   let spare: Worker | undefined;
   let closed = false;
   const fresh = (w: Worker | undefined) => w !== undefined && w.child.exitCode === null && (w.jobs === 0 || Date.now() - w.startedAt < reuseForMs);
   const take = (): Worker => {
-    const w = fresh(spare) ? spare! : startWorker(database);
+    const w = fresh(spare) ? spare! : startWorker(database, childArgs);
     if (w !== spare) spare?.child.stdin.end();
     spare = undefined;
     return w;
@@ -125,7 +136,7 @@ export function createQueryRunner(
   const warm = () => {
     if (!closed && !fresh(spare)) {
       spare?.child.stdin.end();
-      spare = startWorker(database);
+      spare = startWorker(database, childArgs);
     }
   };
   const run: QueryRunner = async (input) => {

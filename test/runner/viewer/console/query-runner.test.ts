@@ -3,6 +3,11 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../../../runner/platform/libsql-client.ts";
 import { createQueryRunner } from "../../../../runner/viewer/console/query-runner.ts";
 import { onServer, openStore, type TestStore } from "../../../support/backends.ts";
+import { BUILT_QUERY_CHILD } from "../../../support/built-runner.ts";
+
+/** A runner whose query processes are the test run's build of query-child (built-runner.ts): same code, no tsx start. */
+const queryRunner = (db: { url: string }, options: Parameters<typeof createQueryRunner>[1] = {}) =>
+  createQueryRunner({ url: db.url, authToken: undefined }, { childArgs: [BUILT_QUERY_CHILD], ...options });
 
 /**
  * Real query processes on a real database (this pass's kind), as the viewer
@@ -16,7 +21,7 @@ describe("console queries", () => {
   beforeAll(async () => {
     db = await openStore();
     await db.client.execute("INSERT INTO claude_identities (name) VALUES ('A'), ('B'), ('C')");
-    shared = createQueryRunner({ url: db.url, authToken: undefined });
+    shared = queryRunner(db);
     return async () => {
       shared.close();
       await db.stop();
@@ -29,7 +34,7 @@ describe("console queries", () => {
   });
   const runnerFor = async (options?: { timeLimitMs?: number; rowCap?: number }) => {
     if (options === undefined) return { run: shared.run, db };
-    const queries = createQueryRunner({ url: db.url, authToken: undefined }, options);
+    const queries = queryRunner(db, options);
     close = queries.close;
     return { run: queries.run, db };
   };
@@ -89,7 +94,7 @@ describe("console queries", () => {
 
   it("starts no query process until the console is opened, then keeps one loaded", async () => {
     const before = queryProcesses().length;
-    const queries = createQueryRunner({ url: db.url, authToken: undefined });
+    const queries = queryRunner(db);
     close = queries.close;
     await new Promise((r) => setTimeout(r, 300));
     expect(queryProcesses()).toHaveLength(before);
@@ -101,7 +106,7 @@ describe("console queries", () => {
   });
 
   it("runs the next query in the process that answered the last one in time, and replaces one it stopped", async () => {
-    const queries = createQueryRunner({ url: db.url, authToken: undefined }, { timeLimitMs: 1000 });
+    const queries = queryRunner(db, { timeLimitMs: 1000 });
     close = queries.close;
     const others = new Set(queryProcesses());
     const ours = () => queryProcesses().filter((pid) => !others.has(pid));
@@ -118,7 +123,7 @@ describe("console queries", () => {
   });
 
   it("keeps a loaded process for the first query however long it waits, and replaces one that answered once its time is up", async () => {
-    const queries = createQueryRunner({ url: db.url, authToken: undefined }, { reuseForMs: 400, timeLimitMs: 30_000 });
+    const queries = queryRunner(db, { reuseForMs: 400, timeLimitMs: 30_000 });
     close = queries.close;
     const others = new Set(queryProcesses());
     const ours = () => queryProcesses().filter((pid) => !others.has(pid));
@@ -139,7 +144,7 @@ describe("console queries", () => {
   it("shows rows stored after its process was loaded, and keeps no read open between queries", async () => {
     const own = await openStore();
     own.run("INSERT INTO claude_identities (name) VALUES ('A')");
-    const queries = createQueryRunner({ url: own.url, authToken: undefined });
+    const queries = queryRunner(own);
     close = queries.close;
     const count = "SELECT count(*) AS n FROM claude_identities";
     expect(await queries.run(count)).toMatchObject({ ok: true, rows: [[1]] });
