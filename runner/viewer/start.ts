@@ -53,10 +53,14 @@ export const VIEWER_CACHE_KIB = 16 * 1024;
  * configuration: the one factory the server and the in-process tests share.
  * `close` closes those connections.
  */
-export async function buildViewer(config: Config, log: Logger): Promise<{ app: Hono; close: () => void }> {
+export async function buildViewer(
+  config: Config,
+  log: Logger,
+  { queryChild }: { /** Node's arguments that start a console query process (createQueryRunner's `childArgs`). */ queryChild?: string[] } = {},
+): Promise<{ app: Hono; close: () => void }> {
   const database = await openConfigured(config, { queryOnly: true, cacheKib: VIEWER_CACHE_KIB });
   const tz = config.timeZone;
-  const queries = createQueryRunner({ url: config.databaseUrl, authToken: config.databaseAuthToken });
+  const queries = createQueryRunner({ url: config.databaseUrl, authToken: config.databaseAuthToken }, queryChild ? { childArgs: queryChild } : {});
   // Exports of a million rows read batch after batch with the same statement:
   // kept prepared, it holds no more native memory at the end than at the start.
   const path = filePath(config.databaseUrl);

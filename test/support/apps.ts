@@ -10,6 +10,7 @@ import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { createAccess } from "../../runner/viewer/access.ts";
 import { createViewerApp } from "../../runner/viewer/app.tsx";
 import { buildViewer } from "../../runner/viewer/start.ts";
+import { BUILT_QUERY_CHILD } from "./built-runner.ts";
 import { openWhenFree } from "../../runner/webhook/open-when-free.ts";
 import { buildWebhook, webhookTimeoutMs } from "../../runner/webhook/start.ts";
 import { parseConfig, type Config } from "../../shared/config.ts";
@@ -135,7 +136,8 @@ export async function webhookApp(env: Record<string, string>): Promise<InProcess
 export async function viewerApp(env: Record<string, string>): Promise<InProcessApp> {
   const config = configFrom(env);
   const { log, output } = capturedLog(config);
-  const viewer = await buildViewer(config, log);
+  // Its console's query processes are the test run's build of query-child: the same code, without tsx's start.
+  const viewer = await buildViewer(config, log, { queryChild: [BUILT_QUERY_CHILD] });
   let closed = false;
   return inProcess(viewer.app, output, async () => {
     if (!closed) viewer.close();
