@@ -111,24 +111,25 @@ export async function checkRollupHours(
 
   const inRange = (column: string) => (range ? `${column} >= ? AND ${column} < ?` : `${column} IS NOT NULL`);
   const rangeArgs = range ? [first!, end!] : [];
+  // One pass over the reports: every group of the range is summed once (kept
+  // MATERIALIZED, a few thousand rows on a week of a big family), then read
+  // twice, for the groups that differ and for how many were checked.
   const rs = await db.execute({
-    sql: `WITH st AS MATERIALIZED (SELECT rolled_through_id AS rolled FROM usage_hourly_state WHERE id = 1)
-      SELECT hour_ms, claude_name, mode, count(*) AS n,
-          coalesce(sum(x_t), 0) AS rt, total(x_c) AS rc, coalesce(sum(x_r), 0) AS rr,
-          coalesce(sum(y_t), 0) AS ut, total(y_c) AS uc, coalesce(sum(y_r), 0) AS ur
-        FROM (SELECT ${HOUR_OF} AS hour_ms, claude_name, mode, cache_read_increment AS x_t, cost_delta AS x_c, 1 AS x_r, 0 AS y_t, 0 AS y_c, 0 AS y_r
-            FROM resource_share_increments WHERE ${inRange("timestamp_ms")} AND id <= (SELECT rolled FROM st)
-          UNION ALL
-          SELECT hour_ms, claude_name, mode, 0, 0, 0, tokens, cost + cost_residual, reports FROM usage_hourly WHERE ${inRange("hour_ms")})
-        GROUP BY hour_ms, claude_name, mode
-        -- Aggregates, not the names above: in HAVING a bare name would be a column of some row of the group.
-        HAVING coalesce(sum(x_t), 0) != coalesce(sum(y_t), 0) OR coalesce(sum(x_r), 0) != coalesce(sum(y_r), 0)
-          OR abs(total(x_c) - total(y_c)) > ${COST_TOLERANCE} * max(1, abs(total(x_c)))
+    sql: `WITH st AS MATERIALIZED (SELECT rolled_through_id AS rolled FROM usage_hourly_state WHERE id = 1),
+      grouped AS MATERIALIZED (
+        SELECT hour_ms, claude_name, mode,
+            coalesce(sum(x_t), 0) AS rt, total(x_c) AS rc, coalesce(sum(x_r), 0) AS rr,
+            coalesce(sum(y_t), 0) AS ut, total(y_c) AS uc, coalesce(sum(y_r), 0) AS ur
+          FROM (SELECT ${HOUR_OF} AS hour_ms, claude_name, mode, cache_read_increment AS x_t, cost_delta AS x_c, 1 AS x_r, 0 AS y_t, 0 AS y_c, 0 AS y_r
+              FROM resource_share_increments WHERE ${inRange("timestamp_ms")} AND id <= (SELECT rolled FROM st)
+            UNION ALL
+            SELECT hour_ms, claude_name, mode, 0, 0, 0, tokens, cost + cost_residual, reports FROM usage_hourly WHERE ${inRange("hour_ms")})
+          GROUP BY hour_ms, claude_name, mode)
+      SELECT hour_ms, claude_name, mode, 1 AS n, rt, rc, rr, ut, uc, ur FROM grouped
+        WHERE rt != ut OR rr != ur OR abs(rc - uc) > ${COST_TOLERANCE} * max(1, abs(rc))
       UNION ALL
-      SELECT NULL, NULL, NULL, (SELECT count(*) FROM (SELECT DISTINCT hour_ms, claude_name, mode FROM (
-          SELECT ${HOUR_OF} AS hour_ms, claude_name, mode FROM resource_share_increments WHERE ${inRange("timestamp_ms")}
-          UNION SELECT hour_ms, claude_name, mode FROM usage_hourly WHERE ${inRange("hour_ms")}))), 0, 0, 0, 0, 0, 0`,
-    args: [...rangeArgs, ...rangeArgs, ...rangeArgs, ...rangeArgs],
+      SELECT NULL, NULL, NULL, count(*), 0, 0, 0, 0, 0, 0 FROM grouped`,
+    args: [...rangeArgs, ...rangeArgs],
   });
   const differing = rs.rows.filter((r) => r.hour_ms !== null);
   out.rows_checked = Number(rs.rows.find((r) => r.hour_ms === null)?.n ?? 0);
