@@ -2,9 +2,9 @@ import { execFileSync } from "node:child_process";
 import { aggregateDay } from "../../functions/aggregateDay.ts";
 import { daySumsStatement } from "../../functions/daySums.ts";
 import { queryDaily } from "../../functions/queryDaily.ts";
-import type { Context } from "../../shared/context.ts";
 import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { daysBetween } from "../../shared/time.ts";
+import { testContext } from "../support/context.ts";
 import type { History } from "./history.ts";
 import { median } from "./median.ts";
 
@@ -53,7 +53,7 @@ export async function benchAggregate(h: History, timeZone: string, log: (line: s
 
   const database = await openDatabase({ url: `file:${h.path}` });
   try {
-    const ctx: Context = { db: database.db, now: () => new Date(), config: { timeZone, replayWindowDays: 30 } };
+    const ctx = testContext(database.db, { timeZone, replayWindowDays: 30 });
     const started = performance.now();
     const result = await aggregateDay({}, ctx);
     const catchUpSeconds = (performance.now() - started) / 1000;

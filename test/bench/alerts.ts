@@ -4,6 +4,7 @@ import { emptyLedger } from "../../functions/advice/ledger.ts";
 import { alerts, type AlertsContext } from "../../functions/alerts.ts";
 import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { DEFAULT_ALERTS } from "../../shared/alert-settings.ts";
+import { testContext } from "../support/context.ts";
 import { ROOT } from "../support/process.ts";
 import { makeHistory } from "./history.ts";
 import { median } from "./median.ts";
@@ -55,8 +56,8 @@ export async function benchAlerts(seed: number, days: number, timeZone: string, 
       "write",
     );
     const ledger = emptyLedger();
-    const config = { timeZone, replayWindowDays: 30, alerts: { ...DEFAULT_ALERTS, receivers: [{ shape: "slack" as const, url: "http://127.0.0.1:9/x", key: "slack=http://127.0.0.1:9/***" }] } };
-    const ctx = (): AlertsContext => ({ db, now: () => new Date(now), config, ledger });
+    const alertSettings = { ...DEFAULT_ALERTS, receivers: [{ shape: "slack" as const, url: "http://127.0.0.1:9/x", key: "slack=http://127.0.0.1:9/***" }] };
+    const ctx = (): AlertsContext => ({ ...testContext(db, { now, timeZone, replayWindowDays: 30, alerts: alertSettings }), ledger });
     const round = async () => {
       const t = performance.now();
       const r = await alerts({}, ctx());

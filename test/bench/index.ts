@@ -38,7 +38,7 @@ const FULL: Mode = { name: "full", ingestSeconds: 20, ingestRounds: 3, warmupSec
 const AGENTS = 20;
 const TIME_ZONE = "Europe/Berlin";
 
-/** The only of the benchmark, in the order they run; `--only=ingest,rollups` runs some of them. */
+/** The parts of the benchmark, in the order they run; `--only=ingest,rollups` runs some of them. */
 const PARTS = ["ingest", "metrics", "aggregate", "viewer", "reports", "alerts", "reporter", "telemetry", "rollups"] as const;
 type Part = (typeof PARTS)[number];
 
@@ -53,12 +53,12 @@ function parseArgs(argv: string[]): { mode: Mode; seed: number; only: Set<Part> 
       const wanted = arg.slice("--only=".length).split(",");
       const unknown = wanted.filter((p) => !(PARTS as readonly string[]).includes(p));
       if (unknown.length > 0) {
-        process.stderr.write(`Unknown part(s) ${unknown.join(", ")} in ${arg}. The only are: ${PARTS.join(", ")}.\n`);
+        process.stderr.write(`Unknown part(s) ${unknown.join(", ")} in ${arg}. The parts are: ${PARTS.join(", ")}.\n`);
         process.exit(1);
       }
       only = new Set(wanted as Part[]);
     } else {
-      process.stderr.write(`Unknown option ${arg}. Use --quick (under a minute), --seed=N and/or --only=${PARTS.join(",")}.\n`);
+      process.stderr.write(`Unknown option ${arg}. Use --quick (about 2.5 minutes), --seed=N and/or --only=${PARTS.join(",")}.\n`);
       process.exit(1);
     }
   }

@@ -16,6 +16,7 @@ import { VIEWER_CACHE_KIB } from "../../runner/viewer/start.ts";
 import type { Context } from "../../shared/context.ts";
 import { migrate } from "../../shared/migrations.ts";
 import { buildRollup, ROLL_UP_NEW, startRollup } from "../../shared/rollup.ts";
+import { testContext } from "../support/context.ts";
 import { ROOT } from "../support/process.ts";
 import { ROLLUP_DIFFERENCES_SQL } from "../support/rollup.ts";
 import { median } from "./median.ts";
@@ -122,7 +123,7 @@ export async function benchRollups(log: (line: string) => void): Promise<RollupR
     const reports = Number((await db.execute("SELECT count(*) AS n FROM resource_share_increments")).rows[0]!.n);
     log(`  rollup of ${reports.toLocaleString("en")} reports built in ${buildSeconds.toFixed(1)} s`);
 
-    const ctx: Context = { db, now: () => new Date(), config: { timeZone: ZONE, replayWindowDays: 7 } };
+    const ctx: Context = testContext(db, { timeZone: ZONE, replayWindowDays: 7 });
     // The dashboard is the viewer's: read on a connection opened as the viewer opens its own.
     const viewer = await openDatabase({ url: `file:${path}`, queryOnly: true, cacheKib: VIEWER_CACHE_KIB });
     const viewerCtx: Context = { ...ctx, db: viewer.db };
