@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { checkReadOnlySql } from "../../platform/read-only-sql.ts";
 
 export type QueryResult =
@@ -32,7 +33,7 @@ const REUSE_FOR_MS = 60_000;
  */
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
 const QUERY_CHILD = FROM_SOURCE
-  ? ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("./query-child.ts", import.meta.url))]
+  ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, fileURLToPath(new URL("./query-child.ts", import.meta.url))]
   : [fileURLToPath(new URL("./query-child.js", import.meta.url))];
 
 /** A query process: its answers arrive one line per job, in order. */
