@@ -7,8 +7,8 @@ import { freeLoopbackPorts, ROOT, spawnListening, type RunningProcess } from "./
 export type { RunningProcess } from "./process.ts";
 
 // Absolute paths, so the runner can start in any working directory.
-export const RUNNER = `${ROOT}runner/index.ts`;
-export const TSX = `file://${ROOT}node_modules/tsx/dist/loader.mjs`;
+const RUNNER = `${ROOT}runner/index.ts`;
+const TSX = `file://${ROOT}node_modules/tsx/dist/loader.mjs`;
 
 /**
  * Node's arguments that start the runner: the test run's build of it
