@@ -37,8 +37,8 @@ export async function buildRunner(): Promise<void> {
     write: false,
     logLevel: "warning",
   });
-  // Both test projects run this setup, possibly at once: each file is
-  // written whole and renamed into place, and the two builds are identical.
+  // Another vitest run may build at the same time: each file is written
+  // whole and renamed into place, and the two builds are identical.
   mkdirSync(BUILD_DIR, { recursive: true });
   const wanted = new Set<string>();
   for (const file of result.outputFiles) {
@@ -53,8 +53,13 @@ export async function buildRunner(): Promise<void> {
   }
 }
 
+// Both test projects run this setup in vitest's one process, each with a copy
+// of this module of its own: the first build, kept on globalThis, serves both.
+const FIRST_BUILD = Symbol.for("resource-share.runner-build");
+
 /** vitest globalSetup: build before any test file runs, and again before a rerun in watch mode. */
 export default async function setup(project: { onTestsRerun(cb: () => Promise<void>): void }): Promise<void> {
-  await buildRunner();
+  const shared = globalThis as { [FIRST_BUILD]?: Promise<void> };
+  await (shared[FIRST_BUILD] ??= buildRunner());
   project.onTestsRerun(buildRunner);
 }
