@@ -10,10 +10,10 @@ import { openDatabase } from "../../runner/platform/libsql-client.ts";
 import { createAccess } from "../../runner/viewer/access.ts";
 import { createViewerApp } from "../../runner/viewer/app.tsx";
 import { buildViewer } from "../../runner/viewer/start.ts";
-import { BUILT_QUERY_CHILD } from "./built-runner.ts";
 import { openWhenFree } from "../../runner/webhook/open-when-free.ts";
 import { buildWebhook, webhookTimeoutMs } from "../../runner/webhook/start.ts";
 import { parseConfig, type Config } from "../../shared/config.ts";
+import { BUILT_QUERY_CHILD } from "./built-runner.ts";
 import { testContext } from "./context.ts";
 
 /**
