@@ -37,8 +37,9 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        // built-runner.ts bundles the runner that tests start as a process (it says why).
-        test: { name: "embedded", include: ["test/**/*.test.ts", "test/**/*.test.tsx"], globalSetup: ["test/support/built-runner.ts"] },
+        // built-runner.ts bundles the runner that tests start as a process, chromium-server.ts
+        // launches the browser the browser tests share (each says why).
+        test: { name: "embedded", include: ["test/**/*.test.ts", "test/**/*.test.tsx"], globalSetup: ["test/support/built-runner.ts", "test/support/chromium-server.ts"] },
       },
       {
         extends: true,
@@ -46,7 +47,7 @@ export default defineConfig({
           name: "libsql-server",
           include: SERVER_PASS,
           env: { TEST_BACKEND: "sqld" },
-          globalSetup: ["test/support/built-runner.ts", "test/support/sqld-template.ts"],
+          globalSetup: ["test/support/built-runner.ts", "test/support/chromium-server.ts", "test/support/sqld-template.ts"],
         },
       },
     ],

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { launchChromium, skipBrowserTests } from "../../support/browser.ts";
+import { openChromium, skipBrowserTests } from "../../support/browser.ts";
 import { sharedTempDir, sqlite3 } from "../../support/database.ts";
 import { runInvoke, startRunner, type RunningProcess } from "../../support/server.ts";
 
@@ -11,7 +11,7 @@ describe.skipIf(skipBrowserTests)("the Alerts page in Chromium", { timeout: 120_
   const path = `${dir.dir}/resource_tracking.db`;
   const env = { DATABASE_URL: `file:${path}`, RESOURCE_SHARE_TZ: "UTC" };
   let viewer: RunningProcess;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let browser: Awaited<ReturnType<typeof openChromium>>;
   let page: Page;
 
   beforeAll(async () => {
@@ -22,7 +22,7 @@ describe.skipIf(skipBrowserTests)("the Alerts page in Chromium", { timeout: 120_
       ('window_threshold', 'seven_day', 'firing', '2026-12-05T07:00:00.000Z', NULL, 'the seven_day window is at 91%, past 90%', '{}'),
       ('unusual_hour', '${SNEAKY}', 'resolved', '2026-12-04T07:00:00.000Z', '2026-12-04T08:00:00.000Z', '${SNEAKY} used 50k tokens in the last hour', '{}');`);
     viewer = await startRunner("web", env, { stopAfterEach: false });
-    browser = await launchChromium();
+    browser = await openChromium();
     page = await browser.context.newPage();
   }, 120_000);
   afterAll(async () => {

@@ -1,9 +1,8 @@
-import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../../runner/platform/libsql-client.ts";
 import { migrate } from "../../../shared/migrations.ts";
-import { launchChromium, skipBrowserTests } from "../../support/browser.ts";
+import { downloadText, openChromium, skipBrowserTests } from "../../support/browser.ts";
 import { sharedTempDir } from "../../support/database.ts";
 import { DST_ZONE, expectedSums, seedDstMonth } from "../../support/dst-month.ts";
 import { startRunner, type RunningProcess } from "../../support/server.ts";
@@ -15,7 +14,7 @@ describe.skipIf(skipBrowserTests)("report pages in Chromium", { timeout: 120_000
   const { dir, remove } = sharedTempDir();
   const path = `${dir}/reports.db`;
   let viewer: RunningProcess;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let browser: Awaited<ReturnType<typeof openChromium>>;
   let page: Page;
 
   beforeAll(async () => {
@@ -24,7 +23,7 @@ describe.skipIf(skipBrowserTests)("report pages in Chromium", { timeout: 120_000
     await seedDstMonth(db.db);
     db.close();
     viewer = await startRunner("web", { DATABASE_URL: `file:${path}`, RESOURCE_SHARE_TZ: DST_ZONE }, { stopAfterEach: false, timeoutMs: 45_000 });
-    browser = await launchChromium();
+    browser = await openChromium();
     page = await browser.context.newPage();
   }, 120_000);
   afterAll(async () => {
@@ -112,7 +111,7 @@ describe.skipIf(skipBrowserTests)("report pages in Chromium", { timeout: 120_000
     const shown = await shownAgents();
     const download = async (name: string) => {
       const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name, exact: true }).click()]);
-      return { name: file.suggestedFilename(), text: readFileSync((await file.path())!, "utf8") };
+      return { name: file.suggestedFilename(), text: await downloadText(file) };
     };
     const csv = await download("CSV");
     expect(csv.name).toBe("report_2026-W43.csv");

@@ -1,9 +1,9 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type TestStore } from "../../support/backends.ts";
-import { launchChromium, skipBrowserTests } from "../../support/browser.ts";
+import { downloadText, openChromium, skipBrowserTests } from "../../support/browser.ts";
 import { startRunner, type RunningProcess } from "../../support/server.ts";
 import { AGENTS, noonZone, seedDatabase, XSS_NAME } from "./seed.ts";
 
@@ -11,7 +11,7 @@ const ARTIFACTS = fileURLToPath(new URL("../../../test-results/", import.meta.ur
 describe.skipIf(skipBrowserTests)("viewer in Chromium", { timeout: 120_000 }, () => {
   let store: TestStore;
   let viewer: RunningProcess;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let browser: Awaited<ReturnType<typeof openChromium>>;
   let context: BrowserContext;
   let page: Page;
   const dialogs: string[] = [];
@@ -21,7 +21,7 @@ describe.skipIf(skipBrowserTests)("viewer in Chromium", { timeout: 120_000 }, ()
     store = await openStore();
     seedDatabase(store);
     viewer = await startRunner("web", { ...store.env, RESOURCE_SHARE_TZ: zone }, { stopAfterEach: false, timeoutMs: 45_000 });
-    browser = await launchChromium();
+    browser = await openChromium();
     context = browser.context;
     page = await context.newPage();
     page.on("dialog", (d) => {
@@ -131,7 +131,7 @@ describe.skipIf(skipBrowserTests)("viewer in Chromium", { timeout: 120_000 }, ()
 
     const download = async (name: string) => {
       const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name, exact: true }).first().click()]);
-      return readFileSync((await file.path())!, "utf8");
+      return await downloadText(file);
     };
     const csv = (await download("CSV")).trimEnd().split("\r\n");
     expect(csv[0]!.split(",").slice(0, 3)).toEqual(["id", "claude_name", "timestamp"]);
@@ -151,7 +151,7 @@ describe.skipIf(skipBrowserTests)("viewer in Chromium", { timeout: 120_000 }, ()
     )[0]!.n;
     expect(await page.locator("#matching").textContent()).toBe(String(expected));
     const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "JSON", exact: true }).click()]);
-    expect(JSON.parse(readFileSync((await file.path())!, "utf8"))).toHaveLength(expected);
+    expect(JSON.parse(await downloadText(file))).toHaveLength(expected);
   });
 
   it("runs a read-only query in the SQL console and refuses DELETE, changing nothing", async () => {
