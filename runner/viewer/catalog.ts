@@ -26,38 +26,47 @@ export interface TableInfo {
   dayColumn?: { name: string; kind: "ms" | "day" };
 }
 
+const USER_TABLES = "s.type = 'table' AND s.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+
 /**
  * The tables and columns that exist, read from the database on each
  * request. Every table or column name a request names is looked up here
- * first: only names found here ever reach SQL, always quoted.
+ * first: only names found here ever reach SQL, always quoted. Two queries
+ * for the whole schema, the pragmas joined to the table list: on a libSQL
+ * server each query is a round trip, and two per table made a table page
+ * twenty times slower there than on a file (docs/performance.md).
  */
 export async function readCatalog(db: Db): Promise<TableInfo[]> {
-  const tables = await db.execute(
-    "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-  );
-  const out: TableInfo[] = [];
-  for (const t of tables.rows) {
-    const name = String(t.name);
-    const sql = String(t.sql ?? "");
+  const [cols, leading] = await Promise.all([
     // table_xinfo also lists generated columns (hidden 2/3); 1 is a virtual table's hidden column.
-    const cols = await db.execute({
-      sql: "SELECT name, type, \"notnull\" AS nn, dflt_value, pk, hidden FROM pragma_table_xinfo(?) WHERE hidden <> 1 ORDER BY cid",
-      args: [name],
-    });
-    const columns: ColumnInfo[] = cols.rows.map((c) => ({
+    db.execute(
+      `SELECT s.name AS tbl, s.sql, c.name, c.type, c."notnull" AS nn, c.dflt_value, c.pk, c.hidden
+       FROM sqlite_schema AS s, pragma_table_xinfo(s.name) AS c
+       WHERE ${USER_TABLES} AND c.hidden <> 1 ORDER BY s.name, c.cid`,
+    ),
+    db.execute(
+      `SELECT s.name AS tbl, ii.name FROM sqlite_schema AS s, pragma_index_list(s.name) AS il, pragma_index_info(il.name) AS ii
+       WHERE ${USER_TABLES} AND ii.seqno = 0`,
+    ),
+  ]);
+  const tables = new Map<string, { sql: string; columns: ColumnInfo[] }>();
+  for (const c of cols.rows) {
+    const name = String(c.tbl);
+    let table = tables.get(name);
+    if (!table) tables.set(name, (table = { sql: String(c.sql ?? ""), columns: [] }));
+    table.columns.push({
       name: String(c.name),
       type: String(c.type ?? ""),
       notNull: Number(c.nn) === 1,
       defaultValue: c.dflt_value === null ? null : String(c.dflt_value),
       primaryKey: Number(c.pk) > 0,
       generated: Number(c.hidden) >= 2,
-    }));
-    const has = (n: string) => columns.some((c) => c.name === n);
-    const leading = await db.execute({
-      sql: "SELECT ii.name FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii WHERE ii.seqno = 0",
-      args: [name],
     });
-    const indexed = new Set(leading.rows.map((r) => String(r.name)));
+  }
+  const out: TableInfo[] = [];
+  for (const [name, { sql, columns }] of tables) {
+    const has = (n: string) => columns.some((c) => c.name === n);
+    const indexed = new Set(leading.rows.filter((r) => String(r.tbl) === name).map((r) => String(r.name)));
     const keys = columns.filter((c) => c.primaryKey);
     if (keys.length === 1 && keys[0]!.type.toUpperCase() === "INTEGER") indexed.add(keys[0]!.name);
     const info: TableInfo = { name, columns, sql, hasRowid: !/WITHOUT\s+ROWID\s*$/i.test(sql.trim()), indexed };
