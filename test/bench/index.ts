@@ -14,6 +14,7 @@ import { benchReports, type ReportsResults } from "./reports.ts";
 import { benchTelemetry } from "./telemetry.ts";
 import { benchViewer, type ViewerResults } from "./viewer.ts";
 import { benchRollups, rollupFigures } from "./rollups.ts";
+import { benchServerViewer, serverViewerFigures } from "./server-viewer.ts";
 import { renderTable, type Figure } from "./table.ts";
 
 /**
@@ -39,7 +40,7 @@ const AGENTS = 20;
 const TIME_ZONE = "Europe/Berlin";
 
 /** The parts of the benchmark, in the order they run; `--only=ingest,rollups` runs some of them. */
-const PARTS = ["ingest", "metrics", "aggregate", "viewer", "reports", "alerts", "reporter", "telemetry", "rollups"] as const;
+const PARTS = ["ingest", "metrics", "aggregate", "viewer", "server-viewer", "reports", "alerts", "reporter", "telemetry", "rollups"] as const;
 type Part = (typeof PARTS)[number];
 
 function parseArgs(argv: string[]): { mode: Mode; seed: number; only: Set<Part> } {
@@ -120,6 +121,13 @@ async function main(): Promise<void> {
       const viewer = await benchViewer(history, TIME_ZONE, mode.exportDays, log);
       raw.viewer = viewer;
       figures.push(...viewerFigures(viewer, history.rows));
+    }
+
+    if (only.has("server-viewer")) {
+      log("\nthe viewer on a libSQL server (the history's database, served by sqld; the file itself for reference):");
+      const serverViewer = await benchServerViewer(history, scratch, TIME_ZONE, log);
+      raw.serverViewer = serverViewer;
+      figures.push(...serverViewerFigures(serverViewer));
     }
 
     if (only.has("alerts")) {
