@@ -59,7 +59,7 @@ function parseArgs(argv: string[]): { mode: Mode; seed: number; only: Set<Part> 
       }
       only = new Set(wanted as Part[]);
     } else {
-      process.stderr.write(`Unknown option ${arg}. Use --quick (about 2.5 minutes), --seed=N and/or --only=${PARTS.join(",")}.\n`);
+      process.stderr.write(`Unknown option ${arg}. Use --quick (about 6 minutes), --seed=N and/or --only=${PARTS.join(",")}.\n`);
       process.exit(1);
     }
   }
