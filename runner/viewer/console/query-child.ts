@@ -117,7 +117,8 @@ const fail = (message: string) => process.stdout.write(JSON.stringify({ ok: fals
 // collected, and until then SQLite counts it as running: the connection
 // would keep the snapshot it first read, showing later queries old rows and
 // keeping checkpoints from emptying the WAL. So garbage is collected once
-// the checks are prepared and after every query (a few milliseconds).
+// the checks are prepared and after every query (a few milliseconds),
+// before the answer is sent: whoever has the answer finds no read open.
 const endReads = () => (globalThis as { gc?: () => void }).gc?.();
 const first = await lines.next();
 if (!first.done) {
@@ -134,8 +135,9 @@ if (!first.done) {
   }
   if (target)
     for (let job = await lines.next(); !job.done; job = await lines.next()) {
-      process.stdout.write(`${JSON.stringify(await run(target, JSON.parse(job.value) as Job))}\n`);
+      const answer = JSON.stringify(await run(target, JSON.parse(job.value) as Job));
       endReads();
+      process.stdout.write(`${answer}\n`);
     }
   target?.close();
 }
