@@ -103,20 +103,26 @@ export async function dashboard(input: unknown, ctx: Context): Promise<Result<Da
   const today = localDay(now, timeZone);
   const period_starts = Object.fromEntries(PERIODS.map((p) => [p.key, addDays(today, 1 - p.days)])) as Record<PeriodKey, string>;
 
-  const daily = await dailyRows(ctx, period_starts.month, today);
-  // Each agent's latest report by seeks on (claude_name, timestamp_ms): the
-  // recursive step jumps from one agent to the next: a few index seeks per
-  // agent instead of the scan of the whole index that GROUP BY claude_name
-  // needs (figures: docs/performance.md, "Settings chosen by measurement").
-  const last = await ctx.db.execute(
-    `WITH RECURSIVE names (n) AS (
-      SELECT min(claude_name) FROM resource_share_increments
-      UNION ALL
-      SELECT (SELECT min(claude_name) FROM resource_share_increments WHERE claude_name > n) FROM names WHERE n IS NOT NULL)
-    SELECT n AS claude_name, (SELECT max(timestamp_ms) FROM resource_share_increments WHERE claude_name = n) AS last_ms
-      FROM names WHERE n IS NOT NULL`,
-  );
-  const known = await ctx.db.execute("SELECT name FROM claude_identities");
+  // The four reads do not depend on each other: asked together, a libSQL
+  // server answers them side by side (each is a round trip there); a file
+  // connection takes them in turn as before.
+  const [daily, last, known, hours] = await Promise.all([
+    dailyRows(ctx, period_starts.month, today),
+    // Each agent's latest report by seeks on (claude_name, timestamp_ms): the
+    // recursive step jumps from one agent to the next: a few index seeks per
+    // agent instead of the scan of the whole index that GROUP BY claude_name
+    // needs (figures: docs/performance.md, "Settings chosen by measurement").
+    ctx.db.execute(
+      `WITH RECURSIVE names (n) AS (
+        SELECT min(claude_name) FROM resource_share_increments
+        UNION ALL
+        SELECT (SELECT min(claude_name) FROM resource_share_increments WHERE claude_name > n) FROM names WHERE n IS NOT NULL)
+      SELECT n AS claude_name, (SELECT max(timestamp_ms) FROM resource_share_increments WHERE claude_name = n) AS last_ms
+        FROM names WHERE n IS NOT NULL`,
+    ),
+    ctx.db.execute("SELECT name FROM claude_identities"),
+    hourly(ctx.db, today, timeZone),
+  ]);
 
   const agents = new Map<string, AgentUsage>();
   const agent = (name: string): AgentUsage => {
@@ -146,6 +152,6 @@ export async function dashboard(input: unknown, ctx: Context): Promise<Result<Da
     agents: [...agents.values()].sort((a, b) => a.claude_name.localeCompare(b.claude_name)),
     family,
     daily,
-    hourly: await hourly(ctx.db, today, timeZone),
+    hourly: hours,
   });
 }
