@@ -63,10 +63,16 @@ export async function readCatalog(db: Db): Promise<TableInfo[]> {
       generated: Number(c.hidden) >= 2,
     });
   }
+  const leadingOf = new Map<string, Set<string>>();
+  for (const r of leading.rows) {
+    const name = String(r.tbl);
+    if (!leadingOf.has(name)) leadingOf.set(name, new Set());
+    leadingOf.get(name)!.add(String(r.name));
+  }
   const out: TableInfo[] = [];
   for (const [name, { sql, columns }] of tables) {
     const has = (n: string) => columns.some((c) => c.name === n);
-    const indexed = new Set(leading.rows.filter((r) => String(r.tbl) === name).map((r) => String(r.name)));
+    const indexed = leadingOf.get(name) ?? new Set<string>();
     const keys = columns.filter((c) => c.primaryKey);
     if (keys.length === 1 && keys[0]!.type.toUpperCase() === "INTEGER") indexed.add(keys[0]!.name);
     const info: TableInfo = { name, columns, sql, hasRowid: !/WITHOUT\s+ROWID\s*$/i.test(sql.trim()), indexed };

@@ -60,7 +60,7 @@ export async function buildViewer(
 ): Promise<{ app: Hono; close: () => void }> {
   const database = await openConfigured(config, { queryOnly: true, cacheKib: VIEWER_CACHE_KIB });
   const tz = config.timeZone;
-  const queries = createQueryRunner({ url: config.databaseUrl, authToken: config.databaseAuthToken }, queryChild ? { childArgs: queryChild } : {});
+  const queries = createQueryRunner({ url: config.databaseUrl, authToken: config.databaseAuthToken }, { childArgs: queryChild });
   // Exports of a million rows read batch after batch with the same statement:
   // kept prepared, it holds no more native memory at the end than at the start.
   const path = filePath(config.databaseUrl);
